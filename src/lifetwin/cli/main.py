@@ -1,0 +1,474 @@
+"""`lifetwin`: the command line. Every command parses its input and calls the library."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from lifetwin import __version__
+from lifetwin.core.errors import LifeTwinError, MappingError
+from lifetwin.core.model import Observation
+from lifetwin.core.vocabulary import METRICS, metric
+from lifetwin.services import home as homes
+from lifetwin.services.importer import BATCH_SIZE, ImportSummary, import_file
+from lifetwin.services.overview import freshness_days, summarize
+from lifetwin.sources.registry import connectors
+from lifetwin.store.vault import Store
+
+app = typer.Typer(
+    name="lifetwin",
+    help="LifeTwin: a private, encrypted digital twin of one person, built from their own data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+person_app = typer.Typer(help="Add and list the persons in the store.", no_args_is_help=True)
+app.add_typer(person_app, name="person")
+
+out = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+
+class _State:
+    home: Path | None = None
+
+
+HomeOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--home",
+        envvar="LIFETWIN_HOME",
+        help="Directory of the store (default: the per-user data directory).",
+        show_default=False,
+    ),
+]
+
+
+@app.callback()
+def _root(
+    home: HomeOption = None,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    if version:
+        out.print(f"lifetwin {__version__}")
+        raise typer.Exit()
+    _State.home = home
+
+
+def _home() -> Path:
+    return homes.resolve_home(_State.home)
+
+
+def _passphrase(confirm: bool = False) -> str | None:
+    given = os.environ.get("LIFETWIN_PASSPHRASE")
+    if given:
+        return given
+    if not sys.stdin.isatty():
+        return None
+    answer: str = typer.prompt("Passphrase", hide_input=True, confirmation_prompt=confirm)
+    return answer
+
+
+def _open() -> Store:
+    home = _home()
+    passphrase = _passphrase() if homes.needs_passphrase(home) else None
+    return homes.open_home(home, passphrase=passphrase)
+
+
+def _when(text: str | None, end_of_day: bool = False) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return datetime.combine(day, time.max if end_of_day else time.min, UTC)
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise LifeTwinError(f"'{text}' is not a date (use YYYY-MM-DD or an ISO time).") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# -- store ---------------------------------------------------------------------
+@app.command()
+def init(
+    passphrase: Annotated[
+        bool, typer.Option("--passphrase", help="Protect the store with a passphrase.")
+    ] = False,
+    store: Annotated[
+        str,
+        typer.Option(
+            "--store",
+            envvar="LIFETWIN_STORE",
+            help="'sqlite' (embedded, the default) or a postgresql:// URL.",
+        ),
+    ] = "sqlite",
+    if_missing: Annotated[
+        bool, typer.Option("--if-missing", help="Do nothing if the store already exists.")
+    ] = False,
+) -> None:
+    """Create an encrypted store (with a new master key file, or a passphrase)."""
+    home = _home()
+    if if_missing and (home / homes.CONFIG_FILE).exists():
+        out.print(f"A store already exists in {home}.")
+        return
+    secret = None
+    if passphrase:
+        secret = _passphrase(confirm=True)
+        if not secret:
+            raise LifeTwinError(
+                "A passphrase is needed: set LIFETWIN_PASSPHRASE or run in a terminal."
+            )
+    created = homes.init_home(home, store=store, passphrase=secret)
+    key = "your passphrase" if passphrase else f"the key file {home / homes.KEY_FILE} (back it up)"
+    out.print(f"Created a LifeTwin store in {created.backend.describe()}, opened with {key}.")
+    created.close()
+
+
+@person_app.command("add")
+def person_add(name: Annotated[str, typer.Argument(help="The person's name.")]) -> None:
+    """Add a person, with their own data key."""
+    store = _open()
+    person = store.add_person(name)
+    out.print(f"Added {person.name} ({person.id}).")
+
+
+@person_app.command("list")
+def person_list() -> None:
+    """List the persons in the store."""
+    store = _open()
+    table = Table("name", "id", "added")
+    for person in store.persons():
+        table.add_row(person.name, person.id, person.created.strftime("%Y-%m-%d"))
+    out.print(table)
+
+
+# -- import --------------------------------------------------------------------
+@app.command("import")
+def import_(
+    path: Annotated[Path, typer.Argument(help="The export file to import.")],
+    person: Annotated[str, typer.Option("--person", "-p", help="Name or id of the person.")],
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="The format, when detection is not wanted.")
+    ] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option("--mapping", help="A JSON column mapping for a CSV/JSON file of your own."),
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option("--encoding", help="The file's text encoding, if not UTF-8.")
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option("--source", help="Name the source instead of the file's own.")
+    ] = None,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="Records per commit.")
+    ] = BATCH_SIZE,
+) -> None:
+    """Import an export file into a person's vault (idempotent: re-importing adds nothing)."""
+    store = _open()
+    who = store.person(person)
+    mapping_data = _read_mapping(mapping) if mapping else None
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,} records"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as bar:
+        task = bar.add_task(f"Importing {path.name}", total=None)
+        summary = import_file(
+            store,
+            who,
+            path,
+            fmt=fmt,
+            mapping=mapping_data,
+            encoding=encoding,
+            source=source,
+            batch_size=batch_size,
+            progress=lambda done: bar.update(task, completed=done),
+        )
+    _print_summary(summary)
+    if not summary.ok:
+        raise typer.Exit(1)
+
+
+def _read_mapping(path: Path) -> dict[str, Any]:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise MappingError(f"The mapping file {path} does not exist.") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MappingError(f"The mapping file {path} is not valid JSON ({exc}).") from None
+    if not isinstance(raw, dict):
+        raise MappingError(f"The mapping file {path} must hold a JSON object.")
+    return raw
+
+
+def _print_summary(s: ImportSummary) -> None:
+    out.print(
+        f"{s.file} ({s.format}): read {s.read:,}, stored {s.stored:,} new, "
+        f"{s.duplicates:,} already there, {s.changed:,} updated, "
+        f"{s.quarantined:,} quarantined, {s.problem_count:,} problems.",
+        soft_wrap=True,
+    )
+    for problem in s.problems[:20]:
+        err.print(f"  problem: {problem}", markup=False, highlight=False)
+    if s.problem_count > 20:
+        err.print(f"  … and {s.problem_count - 20:,} more problems.")
+    if s.fatal:
+        err.print(f"error: {s.fatal}", markup=False, highlight=False)
+    if s.quarantined:
+        out.print("Quarantined values are kept aside; `lifetwin quarantine PERSON` lists them.")
+
+
+# -- reading -------------------------------------------------------------------
+@app.command()
+def show(
+    person: Annotated[str, typer.Argument(help="Name or id of the person.")],
+    metric_code: Annotated[
+        str | None, typer.Option("--metric", "-m", help="Show the values of one metric.")
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="From this date (YYYY-MM-DD).")] = None,
+    until: Annotated[str | None, typer.Option(help="Up to this date (inclusive).")] = None,
+    limit: Annotated[int, typer.Option(help="How many values to list (the latest).")] = 20,
+) -> None:
+    """What the vault holds: every stream, or the values of one metric."""
+    store = _open()
+    who = store.person(person)
+    vault = store.vault(who)
+    if metric_code is None:
+        table = Table("metric", "source", "count", "first", "last", title=f"{who.name}'s twin data")
+        for row in summarize(vault):
+            table.add_row(
+                row.stream.metric,
+                row.stream.source,
+                f"{row.count:,}",
+                _fmt_time(row.first),
+                _fmt_time(row.last),
+            )
+        out.print(table)
+        quarantined = len(vault.quarantined())
+        if quarantined:
+            out.print(f"{quarantined} values are quarantined (`lifetwin quarantine {person}`).")
+        return
+    m = metric(metric_code)
+    start, end = _when(since), _when(until, end_of_day=True)
+    if m.is_numeric:
+        series = vault.read_series(m.code, start, end)
+        if not len(series):
+            out.print(f"No {m.name.lower()} values for {who.name} in that range.")
+            return
+        v = series.values
+        out.print(
+            f"{m.name} ({series.unit}): {len(series):,} values, min {v.min():g}, "
+            f"mean {v.mean():.4g}, max {v.max():g}"
+        )
+        rows = list(vault.series_observations(_tail(series, limit)))
+    else:
+        records = vault.read_records(m.code, start, end)
+        rows = [r for r in records if isinstance(r, Observation)][-limit:]
+    table = Table("start", "end", "value", "unit", "source")
+    for obs in rows:
+        table.add_row(
+            obs.start.isoformat(),
+            obs.end.isoformat() if obs.end else "",
+            f"{obs.value:g}" if isinstance(obs.value, float) else str(obs.value),
+            obs.unit or "",
+            obs.source,
+        )
+    out.print(table)
+
+
+def _tail(series: Any, limit: int) -> Any:
+    from lifetwin.store.vault import Series
+
+    n = len(series)
+    keep = slice(max(n - limit, 0), n)
+    return Series(
+        series.metric,
+        series.unit,
+        series.columns.take(keep),
+        series.stream_index[keep],
+        series.streams,
+    )
+
+
+def _fmt_time(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+@app.command()
+def quarantine(person: Annotated[str, typer.Argument(help="Name or id of the person.")]) -> None:
+    """List the values kept aside as implausible, with the reason for each."""
+    store = _open()
+    who = store.person(person)
+    items = store.vault(who).quarantined()
+    if not items:
+        out.print(f"Nothing is quarantined for {who.name}.")
+        return
+    table = Table("time", "metric", "value", "source", "where", "reason")
+    for item in items:
+        o = item.observation
+        where = f"{o.provenance.file or ''}:{o.provenance.line or ''}".strip(":")
+        table.add_row(o.start.isoformat(), o.metric, str(o.value), o.source, where, item.reason)
+    out.print(table)
+
+
+@app.command()
+def metrics() -> None:
+    """List the metric vocabulary: codes, units, ranges and their standard names."""
+    table = Table("code", "unit", "range", "kind", "HealthKit / Health Connect / OMH / LOINC")
+    for m in METRICS:
+        span = f"{m.minimum:g} to {m.maximum:g}" if m.minimum is not None else ""
+        names = " ".join(x for x in (m.healthkit, m.health_connect, m.openmhealth, m.loinc) if x)
+        table.add_row(m.code, m.unit, span, m.kind.value, names)
+    out.print(table)
+
+
+@app.command()
+def doctor(
+    person: Annotated[
+        str | None, typer.Option("--person", "-p", help="Check one person only.")
+    ] = None,
+) -> None:
+    """Check the store, the key and each person's sources; say what works and what does not."""
+    home = _home()
+    out.print(f"home: {home}")
+    out.print(f"formats: {', '.join(c.name for c in connectors())}")
+    store = _open()
+    out.print(f"[green]ok[/green] store: {store.backend.describe()}, key opens it")
+    now = datetime.now(UTC)
+    people = [store.person(person)] if person else store.persons()
+    if not people:
+        out.print("no persons yet: `lifetwin person add NAME` or `lifetwin demo`")
+    for who in people:
+        vault = store.vault(who)
+        table = Table("source", "metric", "count", "last value", "status", title=who.name)
+        for row in summarize(vault):
+            age = freshness_days(row, now)
+            status = (
+                "[green]ok[/green]"
+                if age is not None and age < 3
+                else ("[yellow]stale[/yellow]" if age is not None else "[red]empty[/red]")
+            )
+            if age is not None and age >= 3:
+                status += f" ({age:.0f} days old)"
+            table.add_row(
+                row.stream.source, row.stream.metric, f"{row.count:,}", _fmt_time(row.last), status
+            )
+        out.print(table)
+        for record in vault.imports():
+            problems = record.counts.get("problems", 0)
+            state = (
+                "unfinished (interrupted?)"
+                if record.finished is None
+                else (f"{problems} problems" if problems else "ok")
+            )
+            out.print(f"  import {record.file} ({record.format}) at {record.started[:16]}: {state}")
+
+
+@app.command()
+def demo(
+    name: Annotated[str, typer.Option(help="The demo person's name.")] = "Alex Demo",
+    days: Annotated[int, typer.Option(min=1, max=365, help="Days of data.")] = 28,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed, the same person.")] = 7,
+    if_missing: Annotated[
+        bool, typer.Option("--if-missing", help="Do nothing if the demo person exists.")
+    ] = False,
+) -> None:
+    """Create a demo person with weeks of realistic multi-source data."""
+    from lifetwin.core.errors import PersonError
+    from lifetwin.services.demo import create_demo
+
+    store = _open()
+    if if_missing:
+        try:
+            store.person(name)
+            out.print(f"The demo person {name} already exists.")
+            return
+        except PersonError:
+            pass
+    with err.status("Creating the demo person") as status:
+        summary = create_demo(
+            store,
+            name=name,
+            days=days,
+            seed=seed,
+            progress=lambda message: status.update(f"Creating the demo person: {message}"),
+        )
+    out.print(
+        f"Created {summary.person.name} with {summary.days} days of data: "
+        f"{summary.observations:,} observations and {summary.events:,} records."
+    )
+
+
+@app.command()
+def erase(
+    person: Annotated[str, typer.Argument(help="Name or id of the person.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Erase a person: destroy their data key and every row of theirs."""
+    store = _open()
+    who = store.person(person)
+    if not yes and not typer.confirm(f"Erase {who.name} and all their data for good?"):
+        raise typer.Exit(1)
+    store.erase(who)
+    out.print(f"Erased {who.name}: their key is destroyed and their data deleted.")
+
+
+@app.command()
+def compact() -> None:
+    """Reclaim space in the store and flush its logs."""
+    _open().compact()
+    out.print("The store is compacted.")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Run the service and dashboard on http://HOST:PORT."""
+    import uvicorn
+
+    from lifetwin.api.app import create_app
+
+    store = _open()
+    out.print(f"LifeTwin is serving {store.backend.describe()} at http://{host}:{port}")
+    uvicorn.run(create_app(store), host=host, port=port, log_level="warning")
+
+
+def main() -> None:
+    """Entry point: errors become one sentence on stderr and a non-zero exit."""
+    try:
+        code = app(standalone_mode=False)
+    except LifeTwinError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        sys.exit(1)
+    except click.exceptions.Abort:
+        err.print("Stopped.")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("Stopped.")
+        sys.exit(130)
+    except OSError as exc:
+        err.print(f"error: {exc.strerror or exc} ({exc.filename or ''})".strip(), markup=False)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,1 @@
+"""The shared vocabulary: observations, events, metrics, units and validation."""

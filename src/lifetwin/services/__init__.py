@@ -1,0 +1,1 @@
+"""What the adapters call: opening a home, importing, the demo person, health checks."""

@@ -1,0 +1,128 @@
+"""Where a LifeTwin store lives and how it is opened.
+
+A *home* is a directory (``--home``, ``LIFETWIN_HOME``, or the per-user data
+directory) holding ``config.json``, the master key file ``master.key`` (unless a
+passphrase is used) and, for the embedded backend, ``lifetwin.db``. A team
+store on PostgreSQL keeps only its connection URL in the config (or in
+``LIFETWIN_STORE``) and the data on the server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from lifetwin.core.errors import MasterKeyError, StoreError
+from lifetwin.store.backend import Backend
+from lifetwin.store.crypto import KdfParams, MasterKey
+from lifetwin.store.sqlite import SQLiteBackend
+from lifetwin.store.vault import Store
+
+CONFIG_FILE = "config.json"
+KEY_FILE = "master.key"
+DB_FILE = "lifetwin.db"
+
+
+def resolve_home(home: Path | None = None) -> Path:
+    """The home directory: the argument, else $LIFETWIN_HOME, else the per-user data dir."""
+    if home is not None:
+        return home.expanduser()
+    env = os.environ.get("LIFETWIN_HOME")
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_data_dir("lifetwin", appauthor=False))
+
+
+@dataclass(frozen=True)
+class HomeConfig:
+    store: str  # "sqlite" or a postgresql:// URL
+    key: str  # "file" or "passphrase"
+
+    @classmethod
+    def read(cls, home: Path) -> HomeConfig:
+        path = home / CONFIG_FILE
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            return cls(store=str(raw["store"]), key=str(raw["key"]))
+        except FileNotFoundError:
+            raise StoreError(
+                f"There is no LifeTwin store in {home}; run `lifetwin init` first."
+            ) from None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise StoreError(f"The settings file {path} is damaged ({exc}).") from None
+
+    def write(self, home: Path) -> None:
+        home.mkdir(parents=True, exist_ok=True)
+        (home / CONFIG_FILE).write_text(
+            json.dumps({"store": self.store, "key": self.key}, indent=2) + "\n", encoding="utf-8"
+        )
+
+
+def open_backend(home: Path, store: str, create: bool) -> Backend:
+    url = os.environ.get("LIFETWIN_STORE") or store
+    if url.startswith(("postgresql://", "postgres://")):
+        from lifetwin.store.postgres import PostgresBackend
+
+        return PostgresBackend(url)
+    if url != "sqlite":
+        raise StoreError(f"'{url}' is not a store LifeTwin knows (use sqlite or postgresql://…).")
+    return SQLiteBackend(home / DB_FILE, create=create)
+
+
+def init_home(
+    home: Path,
+    *,
+    store: str = "sqlite",
+    passphrase: str | None = None,
+    kdf: KdfParams | None = None,
+) -> Store:
+    """Create a new store in ``home``: a key file, or a passphrase-derived key."""
+    if (home / CONFIG_FILE).exists():
+        raise StoreError(f"{home} already holds a LifeTwin store.")
+    if passphrase is None:
+        master = MasterKey.generate()
+        master.write_file(home / KEY_FILE)
+        params = None
+    else:
+        params = kdf or KdfParams(salt=os.urandom(16))
+        master = MasterKey.from_passphrase(passphrase, params)
+    backend = open_backend(home, store, create=True)
+    try:
+        opened = Store.initialize(backend, master, params)
+    except BaseException:
+        backend.close()
+        raise
+    HomeConfig(store=store, key="file" if passphrase is None else "passphrase").write(home)
+    return opened
+
+
+def open_home(home: Path, *, passphrase: str | None = None, key_file: Path | None = None) -> Store:
+    """Open the store in ``home`` with its key file or the given passphrase."""
+    config = HomeConfig.read(home)
+    backend = open_backend(home, config.store, create=False)
+    try:
+        params = Store.kdf_params(backend)
+        if params is not None:
+            if passphrase is None:
+                raise MasterKeyError(
+                    "This store is protected by a passphrase; enter it when asked or set "
+                    "LIFETWIN_PASSPHRASE."
+                )
+            master = MasterKey.from_passphrase(passphrase, params)
+        else:
+            master = MasterKey.read_file(key_file or home / KEY_FILE)
+        return Store.open(backend, master)
+    except BaseException:
+        backend.close()
+        raise
+
+
+def needs_passphrase(home: Path) -> bool:
+    try:
+        return HomeConfig.read(home).key == "passphrase"
+    except StoreError:
+        return False

@@ -1,0 +1,244 @@
+"""The importer: format detection, normalization, deduplication, batching, progress.
+
+Connectors only yield; the importer converts each value to its metric's
+canonical unit, quarantines implausible values, and writes in batches, each
+batch one transaction. A process killed mid-import keeps every committed
+batch, and importing the same file again stores only what is missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lifetwin.core.errors import ImportFailedError, LifeTwinError
+from lifetwin.core.model import (
+    Event,
+    Observation,
+    Problem,
+    Quarantined,
+    offset_minutes,
+    to_epoch_ms,
+)
+from lifetwin.core.units import canonical_unit, conversion
+from lifetwin.core.validation import FUTURE_TOLERANCE, normalize, range_reason
+from lifetwin.core.vocabulary import Metric, metric
+from lifetwin.sources.base import Connector, ReadOptions
+from lifetwin.sources.registry import connector as connector_named
+from lifetwin.sources.registry import detect
+from lifetwin.store.codec import Columns
+from lifetwin.store.vault import Person, Store, Vault, WriteCounts
+
+BATCH_SIZE = 50_000
+MAX_PROBLEMS_KEPT = 1_000
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class ImportSummary:
+    """What an import did, for the person to read."""
+
+    file: str
+    format: str
+    read: int = 0  # observations and events the file held
+    stored: int = 0  # new ones now in the vault
+    duplicates: int = 0  # already there, unchanged
+    changed: int = 0  # already there with another value: replaced by the file's
+    quarantined: int = 0  # implausible: kept aside with a reason
+    problem_count: int = 0
+    problems: list[Problem] = field(default_factory=list)  # the first MAX_PROBLEMS_KEPT
+    fatal: str | None = None  # why the import stopped early, if it did
+
+    @property
+    def ok(self) -> bool:
+        return self.fatal is None and self.problem_count == 0
+
+
+@dataclass
+class _StreamBuffer:
+    metric: Metric
+    source: str
+    device: str | None
+    unit: str
+    ts_ms: list[int] = field(default_factory=list)
+    dur_ms: list[int] = field(default_factory=list)
+    value: list[float] = field(default_factory=list)
+    tz_min: list[int] = field(default_factory=list)
+    quality: list[int] = field(default_factory=list)
+    line: list[int] = field(default_factory=list)
+
+    def columns(self, import_id: int) -> Columns:
+        n = len(self.ts_ms)
+        return Columns(
+            ts_ms=np.array(self.ts_ms, dtype=np.int64),
+            dur_ms=np.array(self.dur_ms, dtype=np.int64),
+            value=np.array(self.value, dtype=np.float64),
+            tz_min=np.array(self.tz_min, dtype=np.int64),
+            quality=np.array(self.quality, dtype=np.int64),
+            import_id=np.full(n, import_id, dtype=np.int64),
+            record=np.array(self.line, dtype=np.int64),
+        )
+
+
+class _Batch:
+    """Everything read since the last commit."""
+
+    def __init__(self) -> None:
+        self.streams: dict[tuple[str, str, str | None, str], _StreamBuffer] = {}
+        self.records: list[Observation | Event] = []
+        self.quarantine: list[Quarantined] = []
+        self.size = 0
+
+    def flush(self, store: Store, vault: Vault, import_id: int, summary: ImportSummary) -> None:
+        if not self.size:
+            return
+        counts = WriteCounts()
+        with store.backend.transaction():
+            for buffer in self.streams.values():
+                counts.add(
+                    vault.write_columns(
+                        buffer.metric.code,
+                        buffer.source,
+                        buffer.device,
+                        buffer.unit,
+                        buffer.columns(import_id),
+                    )
+                )
+            if self.records:
+                counts.add(vault.write_records(self.records))
+            summary.quarantined += vault.write_quarantine(self.quarantine) if self.quarantine else 0
+        summary.stored += counts.added
+        summary.duplicates += counts.duplicates
+        summary.changed += counts.changed
+        self.__init__()  # type: ignore[misc]
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def choose_connector(path: Path, fmt: str | None, mapping: Mapping[str, Any] | None) -> Connector:
+    if fmt:
+        return connector_named(fmt)
+    if mapping is not None:
+        return connector_named("table")
+    return detect(path)
+
+
+def import_file(
+    store: Store,
+    person: Person,
+    path: Path,
+    *,
+    fmt: str | None = None,
+    mapping: Mapping[str, Any] | None = None,
+    encoding: str | None = None,
+    source: str | None = None,
+    progress: Progress | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> ImportSummary:
+    """Import one file into a person's vault and say what happened."""
+    if not path.exists():
+        raise ImportFailedError(f"{path} does not exist.")
+    if not path.is_file():
+        raise ImportFailedError(f"{path} is not a file.")
+    chosen = choose_connector(path, fmt, mapping)
+    vault = store.vault(person)
+    record = vault.begin_import(path.name, file_digest(path), chosen.name)
+    summary = ImportSummary(file=path.name, format=chosen.name)
+    options = ReadOptions(
+        mapping=dict(mapping) if mapping else None, encoding=encoding, source=source
+    )
+    now = datetime.now(UTC)
+    batch = _Batch()
+    try:
+        for item in chosen.read(path, options):
+            if isinstance(item, Problem):
+                _problem(summary, item)
+                continue
+            summary.read += 1
+            if isinstance(item, Event):
+                batch.records.append(item)
+            else:
+                try:
+                    _add_observation(batch, item, now)
+                except LifeTwinError as exc:
+                    where = item.provenance
+                    _problem(
+                        summary,
+                        Problem(
+                            file=where.file or path.name,
+                            line=where.line,
+                            reason=str(exc).rstrip("."),
+                        ),
+                    )
+                    continue
+            batch.size += 1
+            if batch.size >= batch_size:
+                batch.flush(store, vault, record.id, summary)
+                if progress is not None:
+                    progress(summary.read)
+    except LifeTwinError as exc:
+        summary.fatal = str(exc)
+    batch.flush(store, vault, record.id, summary)
+    if progress is not None:
+        progress(summary.read)
+    record.counts = {
+        "read": summary.read,
+        "stored": summary.stored,
+        "duplicates": summary.duplicates,
+        "changed": summary.changed,
+        "quarantined": summary.quarantined,
+        "problems": summary.problem_count,
+    }
+    vault.finish_import(record)
+    return summary
+
+
+def _problem(summary: ImportSummary, problem: Problem) -> None:
+    summary.problem_count += 1
+    if len(summary.problems) < MAX_PROBLEMS_KEPT:
+        summary.problems.append(problem)
+
+
+def _add_observation(batch: _Batch, item: Observation, now: datetime) -> None:
+    m = metric(item.metric)
+    if not m.is_numeric or isinstance(item.value, str):
+        result = normalize(item, now)
+        if isinstance(result, Quarantined):
+            batch.quarantine.append(result)
+        else:
+            batch.records.append(result)
+        return
+    # The hot path for numbers: no model copies, just arithmetic into columns.
+    value = conversion(item.unit, m).apply(float(item.value))
+    unit = canonical_unit(m, item.unit)
+    reason = range_reason(m, value)
+    if reason is None and item.start > now + FUTURE_TOLERANCE:
+        reason = f"the time {item.start.isoformat()} is in the future"
+    if reason is not None:
+        normalized = item.model_copy(update={"metric": m.code, "value": value, "unit": unit})
+        batch.quarantine.append(Quarantined(observation=normalized, reason=reason))
+        return
+    key = (m.code, item.source, item.device, unit)
+    buffer = batch.streams.get(key)
+    if buffer is None:
+        buffer = batch.streams[key] = _StreamBuffer(m, item.source, item.device, unit)
+    start_ms = to_epoch_ms(item.start)
+    buffer.ts_ms.append(start_ms)
+    buffer.dur_ms.append(0 if item.end is None else to_epoch_ms(item.end) - start_ms)
+    buffer.value.append(value)
+    buffer.tz_min.append(offset_minutes(item.start))
+    buffer.quality.append(int(item.quality))
+    buffer.line.append(item.provenance.line or 0)

@@ -1,0 +1,13 @@
+"""The built-in connectors, registered through the same hook as any plugin."""
+
+from __future__ import annotations
+
+from lifetwin.sources.base import Connector, hookimpl
+from lifetwin.sources.openmhealth import OpenMHealthConnector
+from lifetwin.sources.tabular import TabularConnector
+
+
+@hookimpl
+def lifetwin_connectors() -> list[Connector]:
+    # Order matters for detection: specific formats before the generic one.
+    return [OpenMHealthConnector(), TabularConnector()]

@@ -1,0 +1,1 @@
+"""Encrypted per-person vaults on an embedded (SQLite) or server (PostgreSQL) backend."""
