@@ -14,8 +14,15 @@ from lifetwin.store.codec import CodecError, Columns, decode, encode, merge
 def _columns(ts: np.ndarray, values: np.ndarray) -> Columns:
     n = len(ts)
     z = np.zeros(n, dtype=np.int64)
-    return Columns(ts.astype(np.int64), z.copy(), values.astype(np.float64), z.copy() + 60,
-                   z.copy(), z.copy() + 3, np.arange(n, dtype=np.int64))
+    return Columns(
+        ts.astype(np.int64),
+        z.copy(),
+        values.astype(np.float64),
+        z.copy() + 60,
+        z.copy(),
+        z.copy() + 3,
+        np.arange(n, dtype=np.int64),
+    )
 
 
 ints = hnp.arrays(np.int64, st.integers(0, 300), elements=st.integers(-(2**62), 2**62))
@@ -57,8 +64,10 @@ def test_merge_is_a_keyed_union_where_the_newer_value_wins(
     old_keys: list[int], new_rows: list[tuple[int, int]]
 ) -> None:
     old = _columns(np.array(sorted(old_keys), dtype=np.int64), np.zeros(len(old_keys)))
-    new = _columns(np.array([k for k, _ in new_rows], dtype=np.int64),
-                   np.array([float(v) for _, v in new_rows]))
+    new = _columns(
+        np.array([k for k, _ in new_rows], dtype=np.int64),
+        np.array([float(v) for _, v in new_rows]),
+    )
     merged, counts = merge(old, new)
     expected: dict[int, float] = dict.fromkeys(old_keys, 0.0)
     for key, value in new_rows:

@@ -30,7 +30,9 @@ def test_every_metric_has_a_usable_unit_and_range(m: object) -> None:
     assert isinstance(m, Metric)
     if m.is_numeric and m.unit != "currency":
         assert is_known_unit(m.unit)
-        assert m.minimum is not None and m.maximum is not None and m.minimum < m.maximum
+        assert m.minimum is not None
+        assert m.maximum is not None
+        assert m.minimum < m.maximum
 
 
 def test_external_names_find_metrics() -> None:
@@ -116,9 +118,7 @@ def test_implausible_values_are_quarantined_with_the_reason(
 
 def test_a_time_in_the_future_is_quarantined() -> None:
     later = NOW + timedelta(days=30)
-    result = normalize(
-        Observation(metric="heart_rate", value=60.0, start=later), NOW
-    )
+    result = normalize(Observation(metric="heart_rate", value=60.0, start=later), NOW)
     assert isinstance(result, Quarantined)
     assert "in the future" in result.reason
 

@@ -91,14 +91,21 @@ def test_records_and_events_are_deduplicated(store: Store) -> None:
     vault = store.vault(store.add_person("Ada"))
     now = datetime(2026, 1, 2, 7, 0, tzinfo=UTC)
     items: list[Observation | Event] = [
-        Observation(metric="sleep_stage", value="deep", start=now, end=now + timedelta(minutes=20),
-                    source="watch"),
+        Observation(
+            metric="sleep_stage",
+            value="deep",
+            start=now,
+            end=now + timedelta(minutes=20),
+            source="watch",
+        ),
         Event(kind=EventKind.MEAL, start=now, details={"carbs_g": 45.0}, source="app"),
     ]
     assert vault.write_records(items).added == 2
     assert vault.write_records(items).added == 0
     meal = vault.read_records("event:meal")
-    assert len(meal) == 1 and isinstance(meal[0], Event) and meal[0].details == {"carbs_g": 45.0}
+    assert len(meal) == 1
+    assert isinstance(meal[0], Event)
+    assert meal[0].details == {"carbs_g": 45.0}
     assert vault.read_records("sleep_stage")[0].start == now
 
 
@@ -160,7 +167,8 @@ def test_a_block_moved_to_another_day_fails_its_integrity_check(store: Store) ->
     day = T0 // DAY_MS
     rows = dict(store.backend.block_get(vault.person.id, stream.id, day, day + 1))
     # Swap the two days' ciphertexts: each is bound to its own day.
-    store.backend.block_put(vault.person.id, stream.id, [(day, rows[day + 1]),
-                                                         (day + 1, rows[day])])
+    store.backend.block_put(
+        vault.person.id, stream.id, [(day, rows[day + 1]), (day + 1, rows[day])]
+    )
     with pytest.raises(StoreError, match="integrity check"):
         vault.read_series("heart_rate")

@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -55,14 +54,25 @@ HomeOption = Annotated[
 ]
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        out.print(f"lifetwin {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     home: HomeOption = None,
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the version and exit.",
+            callback=_print_version,
+            is_eager=True,
+        ),
+    ] = False,
 ) -> None:
-    if version:
-        out.print(f"lifetwin {__version__}")
-        raise typer.Exit()
     _State.home = home
 
 
@@ -455,20 +465,24 @@ def serve(
 def main() -> None:
     """Entry point: errors become one sentence on stderr and a non-zero exit."""
     try:
-        code = app(standalone_mode=False)
+        app()  # usage errors and aborted prompts are handled by typer itself
     except LifeTwinError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False)
         sys.exit(1)
-    except click.exceptions.Abort:
-        err.print("Stopped.")
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print("Stopped.")
         sys.exit(130)
     except OSError as exc:
-        err.print(f"error: {exc.strerror or exc} ({exc.filename or ''})".strip(), markup=False)
+        where = f" ({exc.filename})" if exc.filename else ""
+        err.print(f"error: {exc.strerror or exc}{where}.", markup=False, highlight=False)
         sys.exit(1)
-    sys.exit(code if isinstance(code, int) else 0)
+    except Exception as exc:  # a bug: still one sentence, with a way to see more
+        if os.environ.get("LIFETWIN_DEBUG"):
+            raise
+        err.print(
+            f"error: LifeTwin hit an internal error ({type(exc).__name__}: {exc}); please "
+            "report it, and set LIFETWIN_DEBUG=1 to see the details.",
+            markup=False,
+            highlight=False,
+        )
+        sys.exit(70)

@@ -140,6 +140,7 @@ class Quarantined(BaseModel):
 def to_epoch_ms(moment: datetime) -> int:
     """Milliseconds since 1970-01-01 UTC.
 
+    >>> from datetime import UTC
     >>> to_epoch_ms(datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC))
     1000
     """

@@ -265,7 +265,9 @@ class TabularConnector:
             options.source
             or (str(record.get(mapping.source_column) or "") if mapping.source_column else "")
             or mapping.source
-            or path.stem
+            # Not the file name: a newer export of the same account has another name
+            # and must land in the same stream, so its overlap deduplicates.
+            or "table"
         )
         device = (
             str(record.get(mapping.device_column) or "") or None if mapping.device_column else None

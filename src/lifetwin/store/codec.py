@@ -112,6 +112,8 @@ def _decimal_scale(values: F64) -> int | None:
     """The smallest k (0-9) for which values * 10**k are exact integers, if any."""
     if values.size == 0:
         return 0
+    if np.any((values == 0) & np.signbit(values)):
+        return None  # -0.0 would come back as 0.0
     for k in range(10):
         scale = 10.0**k
         scaled = np.round(values * scale)

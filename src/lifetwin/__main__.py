@@ -1,0 +1,5 @@
+"""`python -m lifetwin` runs the command line."""
+
+from lifetwin.cli.main import main
+
+main()

@@ -1,0 +1,85 @@
+"""Fuzzing the connectors: mutated real files, truncations and random bytes.
+
+The only outcomes allowed are observations, events, problems with a file name,
+or a LifeTwinError sentence for a file that cannot be read at all.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lifetwin.core.errors import LifeTwinError
+from lifetwin.core.model import Event, Observation, Problem
+from lifetwin.sources.base import Connector, ReadOptions
+from lifetwin.sources.openmhealth import OpenMHealthConnector
+from lifetwin.sources.tabular import TabularConnector
+
+REALDATA = Path(__file__).parent / "fixtures" / "realdata"
+SAMPLES = {
+    "omh.json": (
+        REALDATA / "openmhealth" / "omh_blood-glucose_4.0_with-everything.json"
+    ).read_bytes(),
+    "entries.json": (REALDATA / "oref0_examples_glucose.json").read_bytes(),
+    "long.csv": b"start,metric,value,unit\n2024-01-01T00:00:00Z,heart_rate,61,bpm\n"
+    b"2024-01-01T00:01:00+02:00,glucose,5.1,mmol/L\n2024-01-01T00:02:00Z,sleep_stage,deep,\n",
+}
+FIXTURE_REUSE = HealthCheck.function_scoped_fixture  # the same tmp_path serves every example
+MAPPING = {
+    "time": "date",
+    "time_format": "epoch_ms",
+    "columns": {"sgv": {"metric": "glucose", "unit": "mg/dL"}},
+}
+
+
+def _mutate(data: bytes, cuts: list[tuple[int, int, bytes]]) -> bytes:
+    out = bytearray(data)
+    for position, length, insert in cuts:
+        at = position % (len(out) + 1)
+        out[at : at + length] = insert
+    return bytes(out)
+
+
+def _check(connector: Connector, path: Path, options: ReadOptions) -> None:
+    try:
+        for item in connector.read(path, options):
+            assert isinstance(item, Observation | Event | Problem)
+            if isinstance(item, Problem):
+                assert item.file == path.name
+                assert item.reason
+    except LifeTwinError as exc:
+        message = str(exc)
+        assert message.strip()
+
+
+mutations = st.lists(
+    st.tuples(st.integers(0, 5000), st.integers(0, 8), st.binary(max_size=6)), max_size=6
+)
+
+
+@given(name=st.sampled_from(sorted(SAMPLES)), cuts=mutations, truncate=st.integers(0, 5000))
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_mutated_real_files_never_crash_a_connector(
+    tmp_path: Path, name: str, cuts: list[tuple[int, int, bytes]], truncate: int
+) -> None:
+    data = _mutate(SAMPLES[name], cuts)[: max(truncate, 1)]
+    path = tmp_path / name
+    path.write_bytes(data)
+    _check(OpenMHealthConnector(), path, ReadOptions())
+    _check(TabularConnector(), path, ReadOptions(mapping=MAPPING if "entries" in name else None))
+
+
+@given(data=st.binary(max_size=2000), suffix=st.sampled_from([".json", ".csv", ".ndjson"]))
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_random_bytes_never_crash_a_connector(tmp_path: Path, data: bytes, suffix: str) -> None:
+    path = tmp_path / f"random{suffix}"
+    path.write_bytes(data)
+    _check(OpenMHealthConnector(), path, ReadOptions())
+    _check(TabularConnector(), path, ReadOptions())
+    _check(TabularConnector(), path, ReadOptions(mapping=MAPPING))
