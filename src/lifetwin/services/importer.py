@@ -29,7 +29,7 @@ from lifetwin.core.model import (
 from lifetwin.core.units import canonical_unit, conversion
 from lifetwin.core.validation import FUTURE_TOLERANCE, normalize, range_reason
 from lifetwin.core.vocabulary import Metric, metric
-from lifetwin.sources.base import Connector, ReadOptions
+from lifetwin.sources.base import Connector, Cursor, ReadOptions
 from lifetwin.sources.registry import connector as connector_named
 from lifetwin.sources.registry import detect
 from lifetwin.store.codec import Columns
@@ -157,15 +157,23 @@ def import_file(
     vault = store.vault(person)
     record = vault.begin_import(path.name, file_digest(path), chosen.name)
     summary = ImportSummary(file=path.name, format=chosen.name)
+    cursor_name = f"{chosen.name}:{source or path.name}"
     options = ReadOptions(
-        mapping=dict(mapping) if mapping else None, encoding=encoding, source=source
+        mapping=dict(mapping) if mapping else None,
+        encoding=encoding,
+        source=source,
+        cursor=vault.get_cursor(cursor_name),
     )
+    cursor: Cursor | None = None
     now = datetime.now(UTC)
     batch = _Batch()
     try:
         for item in chosen.read(path, options):
             if isinstance(item, Problem):
                 _problem(summary, item)
+                continue
+            if isinstance(item, Cursor):
+                cursor = item
                 continue
             summary.read += 1
             if isinstance(item, Event):
@@ -192,6 +200,8 @@ def import_file(
     except LifeTwinError as exc:
         summary.fatal = str(exc)
     batch.flush(store, vault, record.id, summary)
+    if cursor is not None and summary.fatal is None:
+        vault.set_cursor(cursor_name, cursor.value)
     if progress is not None:
         progress(summary.read)
     record.counts = {

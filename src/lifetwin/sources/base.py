@@ -8,13 +8,29 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import pluggy
+from pydantic import BaseModel, ConfigDict
 
 from lifetwin.core.model import Event, Observation, Problem
 
 hookspec = pluggy.HookspecMarker("lifetwin")
 hookimpl = pluggy.HookimplMarker("lifetwin")
 
-Item = Observation | Event | Problem
+
+class Cursor(BaseModel):
+    """Where a connector got to; the importer keeps it once everything before is stored.
+
+    The next import of the same source gets it back as ``ReadOptions.cursor`` and may
+    start from there (a pull from a server, say). It is only saved after the import's
+    last commit, so an interrupted import starts again from the old cursor and the
+    importer's deduplication absorbs the overlap.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    value: str
+
+
+Item = Observation | Event | Problem | Cursor
 
 
 @dataclass(frozen=True)
@@ -24,6 +40,7 @@ class ReadOptions:
     mapping: dict[str, Any] | None = None  # a column mapping (generic CSV/JSON)
     encoding: str | None = None  # text encoding, when not UTF-8
     source: str | None = None  # a source name to use instead of the file's own
+    cursor: str | None = None  # where this source's last import ended, if it said
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -14,6 +14,7 @@ personal value, name or identifier in the clear. Tables:
   deduplicated by a keyed tag of their natural key.
 * ``quarantine``: sealed implausible observations with their reason.
 * ``imports``: sealed import log (file, digest, counts), keyed by a tag of the digest.
+* ``state``: small sealed per-person values under keyed tags (import cursors).
 """
 
 from __future__ import annotations
@@ -86,6 +87,12 @@ class Backend(Protocol):
     def import_update(self, person_id: str, import_id: int, sealed: bytes) -> None: ...
 
     def import_rows(self, person_id: str) -> list[tuple[int, bytes, bytes]]: ...
+
+    def state_get(self, person_id: str, tag: bytes) -> bytes | None: ...
+
+    def state_put(self, person_id: str, tag: bytes, sealed: bytes) -> None:
+        """Insert or replace one sealed value of a person's small state (cursors, settings)."""
+        ...
 
     def compact(self) -> None:
         """Reclaim space and flush logs so freed pages hold no old data."""

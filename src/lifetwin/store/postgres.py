@@ -35,9 +35,19 @@ CREATE TABLE IF NOT EXISTS lt_quarantine (
 CREATE TABLE IF NOT EXISTS lt_imports (
     import_id BIGSERIAL PRIMARY KEY, person_id TEXT NOT NULL,
     tag BYTEA NOT NULL, sealed BYTEA NOT NULL);
+CREATE TABLE IF NOT EXISTS lt_state (
+    person_id TEXT NOT NULL, tag BYTEA NOT NULL, sealed BYTEA NOT NULL,
+    PRIMARY KEY (person_id, tag));
 """
 
-_PERSON_TABLES = ("lt_streams", "lt_blocks", "lt_records", "lt_quarantine", "lt_imports")
+_PERSON_TABLES = (
+    "lt_streams",
+    "lt_blocks",
+    "lt_records",
+    "lt_quarantine",
+    "lt_imports",
+    "lt_state",
+)
 
 
 class PostgresBackend:
@@ -202,8 +212,28 @@ class PostgresBackend:
         ).fetchall()
         return [(int(a), bytes(b), bytes(c)) for a, b, c in rows]
 
+    def state_get(self, person_id: str, tag: bytes) -> bytes | None:
+        row = self._db.execute(
+            "SELECT sealed FROM lt_state WHERE person_id = %s AND tag = %s", (person_id, tag)
+        ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def state_put(self, person_id: str, tag: bytes, sealed: bytes) -> None:
+        self._db.execute(
+            "INSERT INTO lt_state VALUES (%s, %s, %s) ON CONFLICT (person_id, tag) "
+            "DO UPDATE SET sealed = excluded.sealed",
+            (person_id, tag, sealed),
+        )
+
     def compact(self) -> None:
-        for table in ("lt_blocks", "lt_records", "lt_quarantine", "lt_streams", "lt_persons"):
+        for table in (
+            "lt_blocks",
+            "lt_records",
+            "lt_quarantine",
+            "lt_streams",
+            "lt_state",
+            "lt_persons",
+        ):
             self._db.execute(f"VACUUM {table}")
 
     def files(self) -> list[Path]:

@@ -34,9 +34,12 @@ CREATE TABLE IF NOT EXISTS quarantine (
 CREATE TABLE IF NOT EXISTS imports (
     import_id INTEGER PRIMARY KEY AUTOINCREMENT, person_id TEXT NOT NULL,
     tag BLOB NOT NULL, sealed BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS state (
+    person_id TEXT NOT NULL, tag BLOB NOT NULL, sealed BLOB NOT NULL,
+    PRIMARY KEY (person_id, tag));
 """
 
-_PERSON_TABLES = ("streams", "blocks", "records", "quarantine", "imports")
+_PERSON_TABLES = ("streams", "blocks", "records", "quarantine", "imports", "state")
 
 
 class SQLiteBackend:
@@ -194,6 +197,15 @@ class SQLiteBackend:
             (person_id,),
         ).fetchall()
         return [(int(a), bytes(b), bytes(c)) for a, b, c in rows]
+
+    def state_get(self, person_id: str, tag: bytes) -> bytes | None:
+        row = self._db.execute(
+            "SELECT sealed FROM state WHERE person_id = ? AND tag = ?", (person_id, tag)
+        ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def state_put(self, person_id: str, tag: bytes, sealed: bytes) -> None:
+        self._db.execute("INSERT OR REPLACE INTO state VALUES (?, ?, ?)", (person_id, tag, sealed))
 
     def compact(self) -> None:
         self._db.execute("VACUUM")

@@ -445,6 +445,21 @@ class Vault:
             for tag, sealed in self.backend.quarantine_get(self.person.id)
         ]
 
+    # -- small state: import cursors ------------------------------------------
+    def get_cursor(self, name: str) -> str | None:
+        """The position a connector reached last time for ``name`` (None: start over)."""
+        tag = self._keys.tag(b"cursor|" + name.encode())
+        sealed = self.backend.state_get(self.person.id, tag)
+        return (
+            None if sealed is None else self._keys.open(sealed, self._aad(b"cursor", tag)).decode()
+        )
+
+    def set_cursor(self, name: str, value: str) -> None:
+        tag = self._keys.tag(b"cursor|" + name.encode())
+        sealed = self._keys.seal(value.encode(), self._aad(b"cursor", tag))
+        with self.backend.transaction():
+            self.backend.state_put(self.person.id, tag, sealed)
+
     # -- imports ---------------------------------------------------------------
     def begin_import(self, file: str, digest: str, fmt: str) -> ImportRecord:
         record = ImportRecord(0, file, digest, fmt, datetime.now(UTC).isoformat())
