@@ -14,9 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from lifetwin.core.model import Event, EventKind, Observation
+from lifetwin.privacy.consent import Purpose
 from lifetwin.services.home import init_home, open_home
 from lifetwin.services.importer import import_file
 from lifetwin.store.codec import Columns
+
+SELF = Purpose.SELF_ACCESS
 
 
 def _big_csv(path: Path, n: int) -> None:
@@ -59,7 +62,7 @@ def test_sigkill_mid_import_loses_nothing_committed_and_reimport_completes(
     with sqlite3.connect(home / "lifetwin.db") as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     vault = store.vault(store.person("Ada"))
-    kept = vault.read_series("heart_rate")
+    kept = vault.read_series("heart_rate", purpose=SELF)
     assert 0 < len(kept) < total
     assert np.all(np.diff(kept.ts_ms) == 60_000)  # a clean prefix, no holes or damage
     assert vault.imports()[0].finished is None  # the interrupted import is visible as such
@@ -67,7 +70,7 @@ def test_sigkill_mid_import_loses_nothing_committed_and_reimport_completes(
     summary = import_file(store, store.person("Ada"), csv)
     assert summary.stored == total - len(kept)
     assert summary.duplicates == len(kept)
-    final = vault.read_series("heart_rate")
+    final = vault.read_series("heart_rate", purpose=SELF)
     assert len(final) == total
     assert final.values[-1] == 60 + (total - 1) % 50
 

@@ -12,9 +12,12 @@ from fastapi.testclient import TestClient
 from lifetwin.api.app import create_app
 from lifetwin.core.validation import plausible_mask
 from lifetwin.core.vocabulary import metric
+from lifetwin.privacy.consent import Purpose
 from lifetwin.services.demo import create_demo
 from lifetwin.services.home import init_home
 from lifetwin.store.vault import Store
+
+SELF = Purpose.SELF_ACCESS
 
 END = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -40,15 +43,15 @@ def test_the_demo_person_has_every_kind_of_data(demo_store: Store) -> None:
         "event:meal",
         "event:purchase",
     } <= names
-    hr = vault.read_series("heart_rate")
+    hr = vault.read_series("heart_rate", purpose=SELF)
     assert len(hr) == 3 * 1440
     assert np.all(np.diff(hr.ts_ms) == 60_000)
-    glucose = vault.read_series("glucose")
+    glucose = vault.read_series("glucose", purpose=SELF)
     assert len(glucose) > 3 * 280  # five-minute CGM
     for code in ("heart_rate", "glucose", "steps"):
-        series = vault.read_series(code)
+        series = vault.read_series(code, purpose=SELF)
         assert plausible_mask(metric(code), series.values).all()
-    meals = vault.read_records("event:meal")
+    meals = vault.read_records("event:meal", purpose=SELF)
     assert meals
     assert all(m.details["carbs_g"] > 0 for m in meals)
     assert glucose.times()[-1] <= np.datetime64(END.replace(tzinfo=None)) + np.timedelta64(1, "D")
@@ -57,8 +60,8 @@ def test_the_demo_person_has_every_kind_of_data(demo_store: Store) -> None:
 def test_the_same_seed_gives_the_same_person(tmp_path: Path, demo_store: Store) -> None:
     other = init_home(tmp_path / "again")
     create_demo(other, days=3, seed=11, end=END)
-    a = demo_store.vault(demo_store.person("Alex Demo")).read_series("glucose")
-    b = other.vault(other.person("Alex Demo")).read_series("glucose")
+    a = demo_store.vault(demo_store.person("Alex Demo")).read_series("glucose", purpose=SELF)
+    b = other.vault(other.person("Alex Demo")).read_series("glucose", purpose=SELF)
     assert np.array_equal(a.values, b.values)
     assert np.array_equal(a.ts_ms, b.ts_ms)
 

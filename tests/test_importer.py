@@ -11,8 +11,11 @@ import pytest
 
 from lifetwin.core.errors import ImportFailedError, MappingError, UnitError, UnknownMetricError
 from lifetwin.core.model import Event
+from lifetwin.privacy.consent import Purpose
 from lifetwin.services.importer import import_file
 from lifetwin.store.vault import Person, Store
+
+SELF = Purpose.SELF_ACCESS
 
 REALDATA = Path(__file__).parent / "fixtures" / "realdata"
 
@@ -45,7 +48,7 @@ def test_open_mhealth_heart_rate_is_read_exactly(store: Store, ada: Person) -> N
         1,
         0,
     )
-    series = store.vault(ada).read_series("heart_rate")
+    series = store.vault(ada).read_series("heart_rate", purpose=SELF)
     assert series.values.tolist() == [50.0]
     assert series.unit == "bpm"
     assert series.times()[0] == np.datetime64("2013-02-05T07:25:00.000")
@@ -54,7 +57,9 @@ def test_open_mhealth_heart_rate_is_read_exactly(store: Store, ada: Person) -> N
 def test_open_mhealth_glucose_keeps_its_interval(store: Store, ada: Person) -> None:
     path = REALDATA / "openmhealth" / "omh_blood-glucose_4.0_with-everything.json"
     import_file(store, ada, path)
-    (obs,) = store.vault(ada).series_observations(store.vault(ada).read_series("glucose"))
+    (obs,) = store.vault(ada).series_observations(
+        store.vault(ada).read_series("glucose", purpose=SELF)
+    )
     assert obs.value == 95.0
     assert obs.unit == "mg/dL"
     assert obs.start == datetime(2013, 2, 5, 7, 25, tzinfo=UTC)
@@ -94,11 +99,11 @@ def test_full_data_points_with_headers_and_activities(
     summary = import_file(store, ada, path)
     assert summary.stored == 2
     assert summary.problem_count == 0
-    weight = store.vault(ada).read_series("body_mass")
+    weight = store.vault(ada).read_series("body_mass", purpose=SELF)
     assert weight.values[0] == pytest.approx(154.3 * 0.45359237)
     assert weight.streams[0].source == "Withings"
     assert weight.columns.tz_min[0] == 120
-    (walk,) = store.vault(ada).read_records("event:workout")
+    (walk,) = store.vault(ada).read_records("event:workout", purpose=SELF)
     assert isinstance(walk, Event)
     assert walk.details["distance_m"] == 1500.0
     assert walk.end is not None
@@ -111,7 +116,7 @@ def test_reimporting_the_same_file_adds_nothing(store: Store, ada: Person, tmp_p
     first = import_file(store, ada, path)
     second = import_file(store, ada, path)
     assert (first.stored, second.stored, second.duplicates) == (60, 0, 60)
-    assert len(store.vault(ada).read_series("heart_rate")) == 60
+    assert len(store.vault(ada).read_series("heart_rate", purpose=SELF)) == 60
 
 
 def test_a_newer_export_adds_only_the_new_rows(store: Store, ada: Person, tmp_path: Path) -> None:
@@ -139,18 +144,20 @@ def test_a_wide_csv_with_a_mapping_converts_units(
     summary = import_file(store, ada, write(tmp_path, "log.csv", text), mapping=mapping)
     assert summary.stored == 3
     assert summary.problem_count == 0
-    glucose = store.vault(ada).read_series("glucose")
+    glucose = store.vault(ada).read_series("glucose", purpose=SELF)
     assert glucose.values.tolist() == pytest.approx([99.0858, 126.1092])
     assert glucose.columns.tz_min.tolist() == [60, 60]
     assert glucose.times()[0] == np.datetime64("2024-03-01T07:00:00.000")
-    assert store.vault(ada).read_series("body_mass").values[0] == pytest.approx(68.0388555)
+    assert store.vault(ada).read_series("body_mass", purpose=SELF).values[0] == pytest.approx(
+        68.0388555
+    )
 
 
 def test_nightscout_entries_read_through_a_json_mapping(store: Store, ada: Person) -> None:
     path = REALDATA / "oref0_examples_glucose.json"
     summary = import_file(store, ada, path, mapping=NIGHTSCOUT_MAPPING)
     assert summary.problem_count == 0
-    series = store.vault(ada).read_series("glucose")
+    series = store.vault(ada).read_series("glucose", purpose=SELF)
     entries = json.loads(path.read_text())
     assert len(series) == len(entries)
     newest = max(entries, key=lambda e: e["date"])
@@ -171,11 +178,11 @@ def test_impossible_values_are_quarantined_not_stored(
     summary = import_file(store, ada, write(tmp_path, "bad.csv", text))
     assert (summary.stored, summary.quarantined) == (1, 2)
     vault = store.vault(ada)
-    assert vault.read_series("heart_rate").values.tolist() == [61.0]
-    reasons = sorted(q.reason for q in vault.quarantined())
+    assert vault.read_series("heart_rate", purpose=SELF).values.tolist() == [61.0]
+    reasons = sorted(q.reason for q in vault.quarantined(purpose=SELF))
     assert reasons[0].startswith("glucose -5 mg/dL is outside")
     assert reasons[1].startswith("heart_rate 900 bpm is outside")
-    assert {q.observation.provenance.line for q in vault.quarantined()} == {2, 3}
+    assert {q.observation.provenance.line for q in vault.quarantined(purpose=SELF)} == {2, 3}
 
 
 def test_bad_rows_become_problems_with_file_and_line(
@@ -265,7 +272,7 @@ def test_a_mapping_that_does_not_fit_is_refused_before_anything_is_stored(
         assert summary.fatal is not None
         assert message in summary.fatal
         assert summary.stored == 0
-    assert len(store.vault(ada).read_series("glucose")) == 0
+    assert len(store.vault(ada).read_series("glucose", purpose=SELF)) == 0
 
 
 def test_an_unknown_layout_says_how_to_import_it(store: Store, ada: Person, tmp_path: Path) -> None:
@@ -285,4 +292,4 @@ def test_events_from_a_failed_import_leave_earlier_data_alone(
     summary = import_file(store, ada, broken, fmt="openmhealth")
     assert summary.stored == 0
     assert summary.problem_count == 1
-    assert store.vault(ada).read_series("steps").values.tolist() == [5.0]
+    assert store.vault(ada).read_series("steps", purpose=SELF).values.tolist() == [5.0]

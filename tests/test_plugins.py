@@ -11,10 +11,13 @@ from typing import ClassVar
 import pytest
 
 from lifetwin.core.model import Observation
+from lifetwin.privacy.consent import Purpose
 from lifetwin.services.importer import import_file
 from lifetwin.sources.base import Connector, Cursor, Item, ReadOptions, hookimpl
 from lifetwin.sources.registry import connectors, plugin_manager
 from lifetwin.store.vault import Store
+
+SELF = Purpose.SELF_ACCESS
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -75,4 +78,4 @@ def test_a_plugin_connector_is_detected_and_resumes_from_its_cursor(
     second = import_file(store, person, path)
     assert (second.read, second.stored) == (15, 15)  # only what came after the cursor
     assert StepCounterConnector.seen_cursors == [None, "30"]
-    assert len(store.vault(person).read_series("steps")) == 45
+    assert len(store.vault(person).read_series("steps", purpose=SELF)) == 45

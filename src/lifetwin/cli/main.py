@@ -18,11 +18,14 @@ from lifetwin import __version__
 from lifetwin.core.errors import LifeTwinError, MappingError
 from lifetwin.core.model import Observation
 from lifetwin.core.vocabulary import METRICS, metric
+from lifetwin.privacy.consent import Purpose
 from lifetwin.services import home as homes
 from lifetwin.services.importer import BATCH_SIZE, ImportSummary, import_file
 from lifetwin.services.overview import freshness_days, summarize
 from lifetwin.sources.registry import connectors
 from lifetwin.store.vault import Store
+
+SELF = Purpose.SELF_ACCESS
 
 app = typer.Typer(
     name="lifetwin",
@@ -271,14 +274,14 @@ def show(
                 _fmt_time(row.last),
             )
         out.print(table)
-        quarantined = len(vault.quarantined())
+        quarantined = len(vault.quarantined(purpose=SELF))
         if quarantined:
             out.print(f"{quarantined} values are quarantined (`lifetwin quarantine {person}`).")
         return
     m = metric(metric_code)
     start, end = _when(since), _when(until, end_of_day=True)
     if m.is_numeric:
-        series = vault.read_series(m.code, start, end)
+        series = vault.read_series(m.code, purpose=SELF, since=start, until=end)
         if not len(series):
             out.print(f"No {m.name.lower()} values for {who.name} in that range.")
             return
@@ -287,9 +290,9 @@ def show(
             f"{m.name} ({series.unit}): {len(series):,} values, min {v.min():g}, "
             f"mean {v.mean():.4g}, max {v.max():g}"
         )
-        rows = list(vault.series_observations(_tail(series, limit)))
+        rows = list(vault.series_observations(series.tail(limit)))
     else:
-        records = vault.read_records(m.code, start, end)
+        records = vault.read_records(m.code, purpose=SELF, since=start, until=end)
         rows = [r for r in records if isinstance(r, Observation)][-limit:]
     table = Table("start", "end", "value", "unit", "source")
     for obs in rows:
@@ -303,20 +306,6 @@ def show(
     out.print(table)
 
 
-def _tail(series: Any, limit: int) -> Any:
-    from lifetwin.store.vault import Series
-
-    n = len(series)
-    keep = slice(max(n - limit, 0), n)
-    return Series(
-        series.metric,
-        series.unit,
-        series.columns.take(keep),
-        series.stream_index[keep],
-        series.streams,
-    )
-
-
 def _fmt_time(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
 
@@ -326,7 +315,7 @@ def quarantine(person: Annotated[str, typer.Argument(help="Name or id of the per
     """List the values kept aside as implausible, with the reason for each."""
     store = _open()
     who = store.person(person)
-    items = store.vault(who).quarantined()
+    items = store.vault(who).quarantined(purpose=SELF)
     if not items:
         out.print(f"Nothing is quarantined for {who.name}.")
         return

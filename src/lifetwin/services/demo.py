@@ -19,6 +19,7 @@ import numpy.typing as npt
 from lifetwin.core.model import Event, EventKind, Observation, Provenance
 from lifetwin.core.validation import plausible_mask
 from lifetwin.core.vocabulary import metric
+from lifetwin.privacy.consent import DEMO_GRANTS, Scope
 from lifetwin.services.glucose_sim import simulate
 from lifetwin.store.codec import Columns
 from lifetwin.store.vault import Person, Store, Vault
@@ -101,6 +102,8 @@ def create_demo(
     rng = np.random.default_rng(seed)
     person = store.add_person(name)
     vault = store.vault(person)
+    for scope, purpose in DEMO_GRANTS:  # a sensible set, as a person might choose at setup
+        vault.grant(Scope.parse(scope), purpose, text_version="demo-1")
     write = _Writer(vault)
     end_local = (end or datetime.now(UTC)).astimezone(DEMO_ZONE)
     start_local = (end_local - timedelta(days=days)).replace(

@@ -6,7 +6,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from lifetwin.core.model import to_epoch_ms
+from lifetwin.privacy.consent import Purpose
 from lifetwin.store.vault import StreamInfo, Vault
+
+SELF = Purpose.SELF_ACCESS
 
 
 @dataclass(frozen=True)
@@ -22,14 +25,18 @@ def summarize(vault: Vault) -> list[StreamSummary]:
     out: list[StreamSummary] = []
     for stream in vault.streams():
         if stream.numeric:
-            series = vault.read_series(stream.metric, source=stream.source)
+            series = vault.read_series(stream.metric, source=stream.source, purpose=SELF)
             keep = series.stream_index == series.streams.index(stream)
             ts = series.ts_ms[keep]
             count = int(ts.shape[0])
             first = _time(int(ts[0])) if count else None
             last = _time(int(ts[-1])) if count else None
         else:
-            records = [r for r in vault.read_records(stream.metric) if r.source == stream.source]
+            records = [
+                r
+                for r in vault.read_records(stream.metric, purpose=SELF)
+                if r.source == stream.source
+            ]
             count = len(records)
             first = records[0].start if records else None
             last = records[-1].start if records else None

@@ -14,12 +14,13 @@ personal value, name or identifier in the clear. Tables:
   deduplicated by a keyed tag of their natural key.
 * ``quarantine``: sealed implausible observations with their reason.
 * ``imports``: sealed import log (file, digest, counts), keyed by a tag of the digest.
-* ``state``: small sealed per-person values under keyed tags (import cursors).
+* ``state``: small sealed per-person values under keyed tags (cursors, consent, derived).
+* ``audit``, ``audit_head``, ``audit_checkpoints``: the per-person hash chains.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
@@ -93,6 +94,25 @@ class Backend(Protocol):
     def state_put(self, person_id: str, tag: bytes, sealed: bytes) -> None:
         """Insert or replace one sealed value of a person's small state (cursors, settings)."""
         ...
+
+    def state_delete(self, person_id: str, tag: bytes) -> None: ...
+
+    # The audit tables are kept when a person is erased: their chain stays verifiable.
+    def audit_append(
+        self, person_id: str, rows: Sequence[tuple[int, bytes, bytes]], head: tuple[int, bytes]
+    ) -> None: ...
+
+    def audit_rows(self, person_id: str) -> Iterable[tuple[int, bytes, bytes]]: ...
+
+    def audit_head(self, person_id: str) -> tuple[int, bytes] | None: ...
+
+    def audit_checkpoint_put(
+        self, person_id: str, seq: int, digest: bytes, signature: bytes
+    ) -> None: ...
+
+    def audit_checkpoints(self, person_id: str) -> list[tuple[int, bytes, bytes]]: ...
+
+    def audit_persons(self) -> list[str]: ...
 
     def compact(self) -> None:
         """Reclaim space and flush logs so freed pages hold no old data."""

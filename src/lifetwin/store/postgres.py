@@ -35,6 +35,14 @@ CREATE TABLE IF NOT EXISTS lt_quarantine (
 CREATE TABLE IF NOT EXISTS lt_imports (
     import_id BIGSERIAL PRIMARY KEY, person_id TEXT NOT NULL,
     tag BYTEA NOT NULL, sealed BYTEA NOT NULL);
+CREATE TABLE IF NOT EXISTS lt_audit (
+    person_id TEXT NOT NULL, seq BIGINT NOT NULL, entry BYTEA NOT NULL, hash BYTEA NOT NULL,
+    PRIMARY KEY (person_id, seq));
+CREATE TABLE IF NOT EXISTS lt_audit_head (
+    person_id TEXT PRIMARY KEY, seq BIGINT NOT NULL, hash BYTEA NOT NULL);
+CREATE TABLE IF NOT EXISTS lt_audit_checkpoints (
+    person_id TEXT NOT NULL, seq BIGINT NOT NULL, hash BYTEA NOT NULL, signature BYTEA NOT NULL,
+    PRIMARY KEY (person_id, seq));
 CREATE TABLE IF NOT EXISTS lt_state (
     person_id TEXT NOT NULL, tag BYTEA NOT NULL, sealed BYTEA NOT NULL,
     PRIMARY KEY (person_id, tag));
@@ -224,6 +232,59 @@ class PostgresBackend:
             "DO UPDATE SET sealed = excluded.sealed",
             (person_id, tag, sealed),
         )
+
+    def state_delete(self, person_id: str, tag: bytes) -> None:
+        self._db.execute("DELETE FROM lt_state WHERE person_id = %s AND tag = %s", (person_id, tag))
+
+    def audit_append(
+        self, person_id: str, rows: Sequence[tuple[int, bytes, bytes]], head: tuple[int, bytes]
+    ) -> None:
+        with self.transaction(), self._db.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO lt_audit VALUES (%s, %s, %s, %s)",
+                [(person_id, seq, entry, digest) for seq, entry, digest in rows],
+            )
+            cursor.execute(
+                "INSERT INTO lt_audit_head VALUES (%s, %s, %s) ON CONFLICT (person_id) "
+                "DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+                (person_id, *head),
+            )
+
+    def audit_rows(self, person_id: str) -> Iterator[tuple[int, bytes, bytes]]:
+        with self._db.cursor() as cursor:
+            cursor.execute(
+                "SELECT seq, entry, hash FROM lt_audit WHERE person_id = %s ORDER BY seq",
+                (person_id,),
+            )
+            for seq, entry, digest in cursor:
+                yield int(seq), bytes(entry), bytes(digest)
+
+    def audit_head(self, person_id: str) -> tuple[int, bytes] | None:
+        row = self._db.execute(
+            "SELECT seq, hash FROM lt_audit_head WHERE person_id = %s", (person_id,)
+        ).fetchone()
+        return None if row is None else (int(row[0]), bytes(row[1]))
+
+    def audit_checkpoint_put(
+        self, person_id: str, seq: int, digest: bytes, signature: bytes
+    ) -> None:
+        self._db.execute(
+            "INSERT INTO lt_audit_checkpoints VALUES (%s, %s, %s, %s) ON CONFLICT "
+            "(person_id, seq) DO UPDATE SET hash = excluded.hash, signature = excluded.signature",
+            (person_id, seq, digest, signature),
+        )
+
+    def audit_checkpoints(self, person_id: str) -> list[tuple[int, bytes, bytes]]:
+        rows = self._db.execute(
+            "SELECT seq, hash, signature FROM lt_audit_checkpoints WHERE person_id = %s "
+            "ORDER BY seq",
+            (person_id,),
+        ).fetchall()
+        return [(int(a), bytes(b), bytes(c)) for a, b, c in rows]
+
+    def audit_persons(self) -> list[str]:
+        rows = self._db.execute("SELECT person_id FROM lt_audit_head ORDER BY person_id")
+        return [str(r[0]) for r in rows.fetchall()]
 
     def compact(self) -> None:
         for table in (

@@ -34,6 +34,14 @@ CREATE TABLE IF NOT EXISTS quarantine (
 CREATE TABLE IF NOT EXISTS imports (
     import_id INTEGER PRIMARY KEY AUTOINCREMENT, person_id TEXT NOT NULL,
     tag BLOB NOT NULL, sealed BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS audit (
+    person_id TEXT NOT NULL, seq INTEGER NOT NULL, entry BLOB NOT NULL, hash BLOB NOT NULL,
+    PRIMARY KEY (person_id, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS audit_head (
+    person_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, hash BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_checkpoints (
+    person_id TEXT NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL, signature BLOB NOT NULL,
+    PRIMARY KEY (person_id, seq));
 CREATE TABLE IF NOT EXISTS state (
     person_id TEXT NOT NULL, tag BLOB NOT NULL, sealed BLOB NOT NULL,
     PRIMARY KEY (person_id, tag));
@@ -206,6 +214,53 @@ class SQLiteBackend:
 
     def state_put(self, person_id: str, tag: bytes, sealed: bytes) -> None:
         self._db.execute("INSERT OR REPLACE INTO state VALUES (?, ?, ?)", (person_id, tag, sealed))
+
+    def state_delete(self, person_id: str, tag: bytes) -> None:
+        self._db.execute("DELETE FROM state WHERE person_id = ? AND tag = ?", (person_id, tag))
+
+    def audit_append(
+        self, person_id: str, rows: Sequence[tuple[int, bytes, bytes]], head: tuple[int, bytes]
+    ) -> None:
+        with self.transaction():
+            self._db.executemany(
+                "INSERT INTO audit VALUES (?, ?, ?, ?)",
+                [(person_id, seq, entry, digest) for seq, entry, digest in rows],
+            )
+            self._db.execute(
+                "INSERT OR REPLACE INTO audit_head VALUES (?, ?, ?)", (person_id, *head)
+            )
+
+    def audit_rows(self, person_id: str) -> Iterator[tuple[int, bytes, bytes]]:
+        cursor = self._db.execute(
+            "SELECT seq, entry, hash FROM audit WHERE person_id = ? ORDER BY seq", (person_id,)
+        )
+        for seq, entry, digest in cursor:
+            yield int(seq), bytes(entry), bytes(digest)
+
+    def audit_head(self, person_id: str) -> tuple[int, bytes] | None:
+        row = self._db.execute(
+            "SELECT seq, hash FROM audit_head WHERE person_id = ?", (person_id,)
+        ).fetchone()
+        return None if row is None else (int(row[0]), bytes(row[1]))
+
+    def audit_checkpoint_put(
+        self, person_id: str, seq: int, digest: bytes, signature: bytes
+    ) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO audit_checkpoints VALUES (?, ?, ?, ?)",
+            (person_id, seq, digest, signature),
+        )
+
+    def audit_checkpoints(self, person_id: str) -> list[tuple[int, bytes, bytes]]:
+        rows = self._db.execute(
+            "SELECT seq, hash, signature FROM audit_checkpoints WHERE person_id = ? ORDER BY seq",
+            (person_id,),
+        ).fetchall()
+        return [(int(a), bytes(b), bytes(c)) for a, b, c in rows]
+
+    def audit_persons(self) -> list[str]:
+        rows = self._db.execute("SELECT person_id FROM audit_head ORDER BY person_id").fetchall()
+        return [str(r[0]) for r in rows]
 
     def compact(self) -> None:
         self._db.execute("VACUUM")

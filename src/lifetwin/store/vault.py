@@ -12,18 +12,25 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 from pydantic import TypeAdapter
 
 from lifetwin.core.errors import PersonError, StoreError
 from lifetwin.core.model import Event, Observation, Provenance, Quality, Quarantined, to_epoch_ms
 from lifetwin.core.vocabulary import Metric, metric
+from lifetwin.privacy.audit import AuditLog
+from lifetwin.privacy.consent import ConsentLedger, Grant, Purpose, Scope
+from lifetwin.privacy.lineage import Derived, InputRef, Lineage
 from lifetwin.store.backend import SCHEMA_VERSION, Backend
 from lifetwin.store.codec import CodecError, Columns, MergeCounts, decode, encode, merge
 from lifetwin.store.crypto import KEY_BYTES, KdfParams, MasterKey, PersonKeys, keyed_tag
@@ -63,9 +70,22 @@ class Series:
     columns: Columns
     stream_index: npt.NDArray[np.int32]  # per point, an index into ``streams``
     streams: list[StreamInfo]
+    lineage: Lineage
 
     def __len__(self) -> int:
         return len(self.columns)
+
+    def tail(self, limit: int) -> Series:
+        """The latest ``limit`` observations."""
+        keep = slice(max(len(self) - limit, 0), len(self))
+        return Series(
+            self.metric,
+            self.unit,
+            self.columns.take(keep),
+            self.stream_index[keep],
+            self.streams,
+            self.lineage,
+        )
 
     @property
     def ts_ms(self) -> npt.NDArray[np.int64]:
@@ -77,6 +97,23 @@ class Series:
 
     def times(self) -> npt.NDArray[np.datetime64]:
         return self.columns.ts_ms.astype("datetime64[ms]")
+
+
+@dataclass
+class Records:
+    """Categorical/text observations or events, with the lineage of the read."""
+
+    items: list[Observation | Event]
+    lineage: Lineage
+
+    def __iter__(self) -> Iterator[Observation | Event]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> Observation | Event:
+        return self.items[index]
 
 
 @dataclass
@@ -109,13 +146,23 @@ def _ms(moment: datetime | None, default: int) -> int:
 class Store:
     """A LifeTwin store: many persons, each with an encrypted vault."""
 
-    def __init__(self, backend: Backend, master: MasterKey) -> None:
+    def __init__(self, backend: Backend, master: MasterKey, actor: str = "self") -> None:
         self.backend = backend
         self._master = master
+        self.actor = actor  # who is acting, as written in the audit log
         wrapped_index = backend.meta_get("index_key")
         if wrapped_index is None:
             raise StoreError("The store is not initialized; run `lifetwin init` first.")
         self._index_key = master.unwrap(wrapped_index)
+        signing = backend.meta_get("audit_signing_key")
+        public = backend.meta_get("audit_public_key")
+        if signing is None or public is None:
+            raise StoreError("The store has no audit key; it was made by an older LifeTwin.")
+        self.audit = AuditLog(
+            backend,
+            Ed25519PrivateKey.from_private_bytes(master.unwrap(signing)),
+            Ed25519PublicKey.from_public_bytes(public),
+        )
 
     # -- opening -------------------------------------------------------------
     @classmethod
@@ -127,6 +174,9 @@ class Store:
             backend.meta_set("schema_version", str(SCHEMA_VERSION).encode())
             backend.meta_set("key_check", master.check_value())
             backend.meta_set("index_key", master.wrap(os.urandom(KEY_BYTES)))
+            signing = Ed25519PrivateKey.generate()
+            backend.meta_set("audit_signing_key", master.wrap(signing.private_bytes_raw()))
+            backend.meta_set("audit_public_key", signing.public_key().public_bytes_raw())
             if kdf is not None:
                 backend.meta_set("kdf", kdf.encode())
         return cls(backend, master)
@@ -175,6 +225,7 @@ class Store:
             )
         if not added:
             raise PersonError(f"A person named '{name}' already exists in this store.")
+        self.audit.append(person.id, "create", actor=self.actor)
         return person
 
     def _person_from_row(self, row: tuple[str, bytes, bytes, bytes]) -> Person:
@@ -202,12 +253,16 @@ class Store:
     def vault(self, person: Person) -> Vault:
         for row in self.backend.person_rows():
             if row[0] == person.id:
-                return Vault(self.backend, person, PersonKeys(self._master.unwrap(row[2])))
+                keys = PersonKeys(self._master.unwrap(row[2]))
+                return Vault(self.backend, person, keys, self.audit, self.actor)
         raise PersonError(f"The person '{person.name}' is no longer in this store.")
 
     def erase(self, person: Person) -> None:
         """Destroy the person's data key and every row of theirs (crypto-shredding)."""
         self.backend.person_delete(person.id)
+        # The chain stays: its details were sealed under the destroyed key.
+        self.audit.append(person.id, "erase", actor=self.actor)
+        self.audit.checkpoint(person.id)
         self.backend.compact()
 
     def rotate_master_key(self, new: MasterKey, kdf: KdfParams | None = None) -> None:
@@ -216,6 +271,9 @@ class Store:
             for person_id, _tag, wrapped, _sealed in self.backend.person_rows():
                 self.backend.person_rewrap(person_id, new.wrap(self._master.unwrap(wrapped)))
             self.backend.meta_set("index_key", new.wrap(self._index_key))
+            signing = self.backend.meta_get("audit_signing_key")
+            assert signing is not None
+            self.backend.meta_set("audit_signing_key", new.wrap(self._master.unwrap(signing)))
             self.backend.meta_set("key_check", new.check_value())
             if kdf is not None:
                 self.backend.meta_set("kdf", kdf.encode())
@@ -228,12 +286,26 @@ class Store:
 class Vault:
     """One person's data, sealed under that person's own key."""
 
-    def __init__(self, backend: Backend, person: Person, keys: PersonKeys) -> None:
+    def __init__(
+        self, backend: Backend, person: Person, keys: PersonKeys, audit: AuditLog, actor: str
+    ) -> None:
         self.backend = backend
         self.person = person
         self._keys = keys
         self._pid = person.id.encode()
         self._streams: dict[bytes, StreamInfo] | None = None
+        self.audit = audit
+        self.actor = actor
+
+    def _log(self, action: str, purpose: str = "", **details: Any) -> None:
+        self.audit.append(
+            self.person.id,
+            action,
+            actor=self.actor,
+            purpose=purpose,
+            details=details,
+            keys=self._keys,
+        )
 
     # -- streams -------------------------------------------------------------
     def _load_streams(self) -> dict[bytes, StreamInfo]:
@@ -303,6 +375,13 @@ class Vault:
                 rows.append((day, self._keys.seal(encode(merged), aad)))
             if rows:
                 self.backend.block_put(self.person.id, stream_id, rows)
+            self._log(
+                "write",
+                metric=metric_code,
+                source=source,
+                added=counts.added,
+                changed=counts.changed,
+            )
         return counts
 
     def _open_block(self, stream_id: bytes, day: int, sealed: bytes) -> Columns:
@@ -312,22 +391,135 @@ class Vault:
         except CodecError as exc:
             raise StoreError(f"A stored block of {self.person.name} is damaged ({exc}).") from None
 
+    # -- the consent gate: every read names a purpose ---------------------------
+    def consents(self) -> ConsentLedger:
+        sealed = self.backend.state_get(self.person.id, self._state_tag("consent"))
+        if sealed is None:
+            return ConsentLedger()
+        tag = self._state_tag("consent")
+        return ConsentLedger.model_validate_json(self._keys.open(sealed, self._aad(b"state", tag)))
+
+    def _save_consents(self, ledger: ConsentLedger) -> None:
+        self._state_put("consent", ledger.model_dump_json().encode())
+
+    def grant(
+        self,
+        scope: Scope,
+        purpose: Purpose,
+        *,
+        recipient: str | None = None,
+        text_version: str = "1",
+        granted_by: str = "self",
+        at: datetime | None = None,
+    ) -> Grant:
+        with self.backend.transaction():
+            ledger = self.consents()
+            made = ledger.grant(
+                scope,
+                purpose,
+                recipient=recipient,
+                text_version=text_version,
+                granted_by=granted_by,
+                at=at,
+            )
+            self._save_consents(ledger)
+            self._log(
+                "grant",
+                purpose.value,
+                grant=made.id,
+                scope=str(scope),
+                recipient=recipient,
+                text_version=text_version,
+                granted_by=granted_by,
+            )
+        return made
+
+    def revoke(self, grant_id: str, at: datetime | None = None) -> list[str]:
+        """Revoke a grant; delete every derived output whose lineage used it.
+
+        Returns the names of the derived outputs removed (they are recomputed, without
+        the revoked data, the next time they are asked for).
+        """
+        with self.backend.transaction():
+            ledger = self.consents()
+            revoked = ledger.revoke(grant_id, at)
+            self._save_consents(ledger)
+            self._log("revoke", revoked.purpose.value, grant=grant_id, scope=str(revoked.scope))
+            removed = [d.name for d in self.derived_all() if grant_id in d.lineage.grants]
+            for name in removed:
+                self.delete_derived(name)
+            if removed:
+                self._log("invalidate", revoked.purpose.value, grant=grant_id, derived=removed)
+        return removed
+
+    def _allowed(
+        self, candidates: list[StreamInfo], purpose: Purpose, recipient: str | None
+    ) -> tuple[list[StreamInfo], tuple[str, ...]]:
+        if purpose is Purpose.SELF_ACCESS:
+            return candidates, ()
+        now = datetime.now(UTC)
+        ledger = self.consents()
+        chosen: list[StreamInfo] = []
+        grants: set[str] = set()
+        for stream in candidates:
+            allowing = ledger.allowing(stream.metric, stream.source, purpose, recipient, now)
+            if allowing:
+                chosen.append(stream)
+                grants.update(g.id for g in allowing)
+        return chosen, tuple(sorted(grants))
+
     def read_series(
         self,
         metric_code: str,
+        *,
+        purpose: Purpose,
+        recipient: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
         source: str | None = None,
     ) -> Series:
-        """All numeric observations of a metric with since <= start < until."""
+        """Numeric observations of a metric with since <= start < until, from the
+        streams the purpose may use now; the result carries its lineage."""
         m = metric(metric_code)
-        lo_ms = _ms(since, _FAR_PAST_DAY * DAY_MS)
-        hi_ms = _ms(until, _FAR_FUTURE_DAY * DAY_MS)
-        chosen = [
+        candidates = [
             s
             for s in self.streams()
             if s.numeric and s.metric == m.code and (source is None or s.source == source)
         ]
+        chosen, grants = self._allowed(candidates, Purpose(purpose), recipient)
+        columns, stream_index = self._read_blocks(chosen, since, until)
+        inputs = []
+        for i, stream in enumerate(chosen):
+            ts = columns.ts_ms[stream_index == i]
+            inputs.append(
+                InputRef(
+                    metric=m.code,
+                    source=stream.source,
+                    first_ms=int(ts[0]) if len(ts) else None,
+                    last_ms=int(ts[-1]) if len(ts) else None,
+                    count=len(ts),
+                )
+            )
+        lineage = Lineage(
+            purpose=Purpose(purpose).value, recipient=recipient, grants=grants, inputs=tuple(inputs)
+        )
+        self._log(
+            "read",
+            lineage.purpose,
+            metric=m.code,
+            count=len(columns),
+            grants=grants,
+            recipient=recipient,
+            withheld=len(candidates) - len(chosen),
+        )
+        unit = chosen[0].unit if chosen else m.unit
+        return Series(m, unit, columns, stream_index, chosen, lineage)
+
+    def _read_blocks(
+        self, chosen: list[StreamInfo], since: datetime | None, until: datetime | None
+    ) -> tuple[Columns, npt.NDArray[np.int32]]:
+        lo_ms = _ms(since, _FAR_PAST_DAY * DAY_MS)
+        hi_ms = _ms(until, _FAR_FUTURE_DAY * DAY_MS)
         parts: list[Columns] = []
         index: list[npt.NDArray[np.int32]] = []
         for i, stream in enumerate(chosen):
@@ -346,8 +538,7 @@ class Vault:
         if len(chosen) > 1:
             order = np.argsort(columns.ts_ms, kind="stable")
             columns, stream_index = columns.take(order), stream_index[order]
-        unit = chosen[0].unit if chosen else m.unit
-        return Series(m, unit, columns, stream_index, chosen)
+        return columns, stream_index
 
     def series_observations(self, series: Series) -> Iterable[Observation]:
         """Turn a series back into Observation objects (slow; for display and export)."""
@@ -400,28 +591,58 @@ class Vault:
                 sealed = self._keys.seal(plain, self._aad(b"record", tag))
                 rows.append((stream_id, start_ms // DAY_MS, tag, sealed))
             added = self.backend.record_put(self.person.id, rows) if rows else 0
+            self._log("write", records=len(rows), added=added)
         return WriteCounts(added=added, duplicates=len(rows) - added)
 
     def read_records(
         self,
         name: str,
+        *,
+        purpose: Purpose,
+        recipient: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
-    ) -> list[Observation | Event]:
+    ) -> Records:
         """Records of a non-numeric metric code, or of events named ``event:<kind>``."""
         lo_ms = _ms(since, _FAR_PAST_DAY * DAY_MS)
         hi_ms = _ms(until, _FAR_FUTURE_DAY * DAY_MS)
+        candidates = [s for s in self.streams() if not s.numeric and s.metric == name]
+        chosen, grants = self._allowed(candidates, Purpose(purpose), recipient)
         out: list[Observation | Event] = []
-        for stream in self.streams():
-            if stream.numeric or stream.metric != name:
-                continue
+        inputs = []
+        for stream in chosen:
+            found = []
             for tag, sealed in self.backend.record_get(
                 self.person.id, stream.id, lo_ms // DAY_MS, (hi_ms - 1) // DAY_MS
             ):
                 plain = self._keys.open(sealed, self._aad(b"record", tag))
-                out.append(_record_adapter.validate_json(plain))
-        out = [r for r in out if lo_ms <= to_epoch_ms(r.start) < hi_ms]
-        return sorted(out, key=lambda r: r.start)
+                item = _record_adapter.validate_json(plain)
+                if lo_ms <= to_epoch_ms(item.start) < hi_ms:
+                    found.append(item)
+            starts = [to_epoch_ms(r.start) for r in found]
+            inputs.append(
+                InputRef(
+                    metric=name,
+                    source=stream.source,
+                    first_ms=min(starts) if starts else None,
+                    last_ms=max(starts) if starts else None,
+                    count=len(found),
+                )
+            )
+            out.extend(found)
+        lineage = Lineage(
+            purpose=Purpose(purpose).value, recipient=recipient, grants=grants, inputs=tuple(inputs)
+        )
+        self._log(
+            "read",
+            lineage.purpose,
+            metric=name,
+            count=len(out),
+            grants=grants,
+            recipient=recipient,
+            withheld=len(candidates) - len(chosen),
+        )
+        return Records(sorted(out, key=lambda r: r.start), lineage)
 
     # -- quarantine ------------------------------------------------------------
     def write_quarantine(self, items: Sequence[Quarantined]) -> int:
@@ -437,13 +658,65 @@ class Vault:
         if not rows:
             return 0
         with self.backend.transaction():
-            return self.backend.quarantine_put(self.person.id, rows)
+            added = self.backend.quarantine_put(self.person.id, rows)
+            self._log("quarantine", count=len(rows), added=added)
+        return added
 
-    def quarantined(self) -> list[Quarantined]:
+    def quarantined(self, *, purpose: Purpose) -> list[Quarantined]:
+        """Values kept aside; only the person's own view sees them."""
+        if Purpose(purpose) is not Purpose.SELF_ACCESS:
+            return []
+        self._log("read", Purpose.SELF_ACCESS.value, what="quarantine")
         return [
             Quarantined.model_validate_json(self._keys.open(sealed, self._aad(b"quar", tag)))
             for tag, sealed in self.backend.quarantine_get(self.person.id)
         ]
+
+    # -- derived outputs, each with its lineage ---------------------------------
+    def _state_tag(self, name: str) -> bytes:
+        return self._keys.tag(b"state|" + name.encode())
+
+    def _state_put(self, name: str, plain: bytes) -> None:
+        tag = self._state_tag(name)
+        self.backend.state_put(
+            self.person.id, tag, self._keys.seal(plain, self._aad(b"state", tag))
+        )
+
+    def _state_get(self, name: str) -> bytes | None:
+        tag = self._state_tag(name)
+        sealed = self.backend.state_get(self.person.id, tag)
+        return None if sealed is None else self._keys.open(sealed, self._aad(b"state", tag))
+
+    def _derived_names(self) -> list[str]:
+        raw = self._state_get("derived-index")
+        return [] if raw is None else list(json.loads(raw))
+
+    def save_derived(self, derived: Derived) -> None:
+        with self.backend.transaction():
+            self._state_put("derived|" + derived.name, derived.model_dump_json().encode())
+            names = self._derived_names()
+            if derived.name not in names:
+                self._state_put("derived-index", json.dumps([*names, derived.name]).encode())
+            self._log(
+                "derive",
+                derived.lineage.purpose,
+                name=derived.name,
+                kind=derived.kind,
+                grants=derived.lineage.grants,
+            )
+
+    def derived(self, name: str) -> Derived | None:
+        raw = self._state_get("derived|" + name)
+        return None if raw is None else Derived.model_validate_json(raw)
+
+    def derived_all(self) -> list[Derived]:
+        return [d for d in (self.derived(name) for name in self._derived_names()) if d]
+
+    def delete_derived(self, name: str) -> None:
+        with self.backend.transaction():
+            self.backend.state_delete(self.person.id, self._state_tag("derived|" + name))
+            names = [n for n in self._derived_names() if n != name]
+            self._state_put("derived-index", json.dumps(names).encode())
 
     # -- small state: import cursors ------------------------------------------
     def get_cursor(self, name: str) -> str | None:

@@ -1,0 +1,1 @@
+"""Privacy and governance: consent, lineage, audit, pseudonymization, release rules, MFA."""

@@ -1,0 +1,183 @@
+"""Purpose-bound consent: who may use which data for what, and since when.
+
+A person's ledger is a list of grants. A grant covers a scope (all data, a
+domain such as ``metabolic``, one metric, or one source) for one purpose,
+optionally for one named recipient, from the time it is given until it is
+revoked. Nothing is granted by default. Every read of a vault names a purpose;
+the vault asks the ledger which streams that purpose may see *now* and returns
+only those (see ``lifetwin.store.vault``).
+
+The person's own access (showing, exporting, the access report) is the
+``SELF_ACCESS`` purpose: a right, not a consent, so it is always allowed — and
+audited like every other read.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from lifetwin.core.errors import LifeTwinError
+from lifetwin.core.vocabulary import Domain, metric
+
+
+class Purpose(StrEnum):
+    TWIN_CORE = "twin_core"  # baselines, state, the person's own twin
+    FORECASTING = "forecasting"  # health forecasts and alerts
+    SIMULATION = "simulation"  # what-if scenarios
+    RECOMMENDATIONS = "recommendations"
+    SHARING = "sharing"  # with a named recipient (clinician, coach, app)
+    RESEARCH = "research"  # population research (aggregates only leave the vault)
+    PRODUCT_IMPROVEMENT = "product_improvement"
+    SELF_ACCESS = "self_access"  # the person's own view, export and report: always allowed
+
+
+class ScopeKind(StrEnum):
+    ALL = "all"
+    DOMAIN = "domain"
+    METRIC = "metric"
+    SOURCE = "source"
+
+
+class ConsentError(LifeTwinError):
+    """A grant or revocation that cannot be made as asked."""
+
+
+class Scope(BaseModel):
+    """What a grant covers."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: ScopeKind
+    value: str = ""
+
+    @classmethod
+    def parse(cls, text: str) -> Scope:
+        """``all``, ``domain:metabolic``, ``metric:glucose`` or ``source:demo-cgm``.
+
+        >>> Scope.parse("metric:glucose")
+        Scope(kind=<ScopeKind.METRIC: 'metric'>, value='glucose')
+        """
+        if text == "all":
+            return cls(kind=ScopeKind.ALL)
+        kind, _, value = text.partition(":")
+        if kind not in {k.value for k in ScopeKind} or not value:
+            raise ConsentError(
+                f"'{text}' is not a scope: use all, domain:NAME, metric:CODE or source:NAME."
+            )
+        scope = cls(kind=ScopeKind(kind), value=value)
+        if scope.kind is ScopeKind.DOMAIN and value not in {d.value for d in Domain}:
+            names = ", ".join(d.value for d in Domain)
+            raise ConsentError(f"'{value}' is not a data category (categories: {names}).")
+        if scope.kind is ScopeKind.METRIC:
+            scope = cls(kind=ScopeKind.METRIC, value=metric(value).code)
+        return scope
+
+    def covers(self, metric_code: str, source: str) -> bool:
+        if self.kind is ScopeKind.ALL:
+            return True
+        if self.kind is ScopeKind.SOURCE:
+            return self.value == source
+        code = metric_code.removeprefix("event:")
+        if self.kind is ScopeKind.METRIC:
+            return self.value == code
+        try:
+            return metric(code).domain.value == self.value
+        except LifeTwinError:  # events: their kind is not a metric
+            return False
+
+    def __str__(self) -> str:
+        return "all" if self.kind is ScopeKind.ALL else f"{self.kind.value}:{self.value}"
+
+
+class Grant(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(default_factory=lambda: "g-" + uuid.uuid4().hex[:12])
+    scope: Scope
+    purpose: Purpose
+    recipient: str | None = None
+    text_version: str = "1"
+    granted_at: datetime
+    granted_by: str = "self"  # "self" or "guardian"
+    revoked_at: datetime | None = None
+
+    def active(self, at: datetime) -> bool:
+        return self.granted_at <= at and (self.revoked_at is None or at < self.revoked_at)
+
+
+class ConsentLedger(BaseModel):
+    """All grants a person ever gave, revoked ones included (the history is kept)."""
+
+    grants: list[Grant] = Field(default_factory=list)
+
+    def grant(
+        self,
+        scope: Scope,
+        purpose: Purpose,
+        *,
+        recipient: str | None = None,
+        text_version: str = "1",
+        granted_by: str = "self",
+        at: datetime | None = None,
+    ) -> Grant:
+        if purpose is Purpose.SELF_ACCESS:
+            raise ConsentError("Self access is the person's right; it needs no grant.")
+        if purpose is Purpose.SHARING and not recipient:
+            raise ConsentError("Sharing needs a named recipient (--recipient).")
+        if granted_by not in ("self", "guardian"):
+            raise ConsentError("A grant is given by 'self' or by a 'guardian'.")
+        made = Grant(
+            scope=scope,
+            purpose=purpose,
+            recipient=recipient,
+            text_version=text_version,
+            granted_at=at or datetime.now(UTC),
+            granted_by=granted_by,
+        )
+        self.grants.append(made)
+        return made
+
+    def revoke(self, grant_id: str, at: datetime | None = None) -> Grant:
+        for index, existing in enumerate(self.grants):
+            if existing.id == grant_id:
+                if existing.revoked_at is not None:
+                    raise ConsentError(f"The grant {grant_id} is already revoked.")
+                revoked = existing.model_copy(update={"revoked_at": at or datetime.now(UTC)})
+                self.grants[index] = revoked
+                return revoked
+        raise ConsentError(f"There is no grant {grant_id}; `lifetwin consent list` shows them.")
+
+    def active(self, at: datetime) -> list[Grant]:
+        return [g for g in self.grants if g.active(at)]
+
+    def allowing(
+        self,
+        metric_code: str,
+        source: str,
+        purpose: Purpose,
+        recipient: str | None,
+        at: datetime,
+    ) -> list[Grant]:
+        """The active grants that let ``purpose`` (for ``recipient``) use this stream now."""
+        return [
+            g
+            for g in self.grants
+            if g.purpose is purpose
+            and g.active(at)
+            and (g.recipient is None or g.recipient == recipient)
+            and (purpose is not Purpose.SHARING or g.recipient == recipient)
+            and g.scope.covers(metric_code, source)
+        ]
+
+
+DEMO_GRANTS: tuple[tuple[str, Purpose], ...] = (
+    ("all", Purpose.TWIN_CORE),
+    ("all", Purpose.FORECASTING),
+    ("domain:metabolic", Purpose.SIMULATION),
+    ("domain:activity", Purpose.RECOMMENDATIONS),
+    ("domain:sleep", Purpose.RECOMMENDATIONS),
+)

@@ -1,0 +1,127 @@
+"""The tamper-evident audit log: every access recorded, every tampering detected."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lifetwin.privacy.audit import CHECKPOINT_EVERY
+from lifetwin.privacy.consent import Purpose, Scope
+from lifetwin.services.home import init_home, open_home
+from lifetwin.store.codec import Columns
+from lifetwin.store.vault import Store
+
+
+def _columns(n: int) -> Columns:
+    z = np.zeros(n, dtype=np.int64)
+    return Columns(1_700_000_000_000 + np.arange(n, dtype=np.int64) * 60_000, z,
+                   np.full(n, 70.0), z, z, z, z)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    store = init_home(home)
+    vault = store.vault(store.add_person("Ada"))
+    vault.write_columns("heart_rate", "watch", None, "bpm", _columns(100))
+    grant = vault.grant(Scope.parse("domain:vitals"), Purpose.FORECASTING)
+    vault.read_series("heart_rate", purpose=Purpose.FORECASTING)
+    vault.revoke(grant.id)
+    for _ in range(20):
+        vault.read_series("heart_rate", purpose=Purpose.SELF_ACCESS)
+    store.close()
+    return home
+
+
+def _person_id(store: Store) -> str:
+    return store.person("Ada").id
+
+
+def _db(home: Path) -> sqlite3.Connection:
+    return sqlite3.connect(home / "lifetwin.db", isolation_level=None)
+
+
+def test_every_access_is_in_the_log_without_personal_values(home: Path) -> None:
+    store = open_home(home)
+    vault = store.vault(store.person("Ada"))
+    entries = store.audit.entries(vault.person.id, vault._keys)
+    actions = [e.action for e in entries]
+    assert actions[:5] == ["create", "write", "grant", "read", "revoke"]
+    read = entries[3]
+    assert read.purpose == "forecasting"
+    assert read.details is not None
+    assert read.details["metric"] == "heart_rate"
+    assert read.details["count"] == 100
+    with _db(home) as db:
+        raw = b"".join(bytes(r[0]) for r in db.execute("SELECT entry FROM audit"))
+    assert b"heart_rate" not in raw  # details are sealed; the chain is verifiable without them
+    assert store.audit.verify(vault.person.id) is None
+
+
+def _tamper(home: Path, sql: str, *args: object) -> str | None:
+    store = open_home(home)
+    person = _person_id(store)
+    with _db(home) as db:
+        db.execute(sql, (*args, person))
+    return store.audit.verify(person)
+
+
+def test_an_altered_entry_is_named(home: Path) -> None:
+    with _db(home) as db:
+        (entry,) = db.execute("SELECT entry FROM audit WHERE seq = 4").fetchone()
+    forged = bytes(entry).replace(b'"forecasting"', b'"twin_core__"')
+    problem = _tamper(home, "UPDATE audit SET entry = ? WHERE seq = 4 AND person_id = ?", forged)
+    assert problem == "entry 4 has been altered (its hash does not match its content)"
+
+
+def test_a_deleted_entry_is_named(home: Path) -> None:
+    problem = _tamper(home, "DELETE FROM audit WHERE seq = ? AND person_id = ?", 3)
+    assert problem is not None
+    assert problem.startswith("entry 3 is missing or out of order")
+
+
+def test_two_swapped_entries_are_detected(home: Path) -> None:
+    with _db(home) as db:
+        rows = dict(db.execute("SELECT seq, entry FROM audit WHERE seq IN (5, 6)").fetchall())
+        db.execute("UPDATE audit SET entry = ? WHERE seq = 5", (rows[6],))
+        db.execute("UPDATE audit SET entry = ? WHERE seq = 6", (rows[5],))
+    store = open_home(home)
+    problem = store.audit.verify(_person_id(store))
+    assert problem is not None
+    assert "entry 5" in problem
+
+
+def test_a_truncated_tail_is_detected(home: Path) -> None:
+    problem = _tamper(home, "DELETE FROM audit WHERE seq > ? AND person_id = ?", 10)
+    assert problem is not None
+    assert "the tail was removed" in problem
+
+
+def test_a_truncation_below_a_signed_checkpoint_is_detected_even_with_a_forged_head(
+    tmp_path: Path,
+) -> None:
+    store = init_home(tmp_path / "big")
+    vault = store.vault(store.add_person("Ada"))
+    for _ in range(CHECKPOINT_EVERY + 10):
+        vault.audit.append(vault.person.id, "read", purpose="twin_core")
+    person = vault.person.id
+    with sqlite3.connect(tmp_path / "big" / "lifetwin.db", isolation_level=None) as db:
+        db.execute("DELETE FROM audit WHERE seq > 500")
+        (digest,) = db.execute("SELECT hash FROM audit WHERE seq = 500").fetchone()
+        db.execute("UPDATE audit_head SET seq = 500, hash = ?", (digest,))
+    problem = store.audit.verify(person)
+    assert problem is not None
+    assert f"checkpoint covers entry {CHECKPOINT_EVERY}" in problem
+
+
+def test_erasure_keeps_a_pseudonymous_verifiable_record(home: Path) -> None:
+    store = open_home(home)
+    person = store.person("Ada")
+    store.erase(person)
+    entries = store.audit.entries(person.id, None)
+    assert entries[-1].action == "erase"
+    assert store.audit.verify(person.id) is None
+    assert person.id in store.backend.audit_persons()
