@@ -17,8 +17,9 @@ from lifetwin.store.vault import Store
 
 def _columns(n: int) -> Columns:
     z = np.zeros(n, dtype=np.int64)
-    return Columns(1_700_000_000_000 + np.arange(n, dtype=np.int64) * 60_000, z,
-                   np.full(n, 70.0), z, z, z, z)
+    return Columns(
+        1_700_000_000_000 + np.arange(n, dtype=np.int64) * 60_000, z, np.full(n, 70.0), z, z, z, z
+    )
 
 
 @pytest.fixture
