@@ -18,7 +18,7 @@ from lifetwin import __version__
 from lifetwin.core.errors import LifeTwinError, MappingError
 from lifetwin.core.model import Observation
 from lifetwin.core.vocabulary import METRICS, metric
-from lifetwin.privacy.consent import Purpose
+from lifetwin.privacy.consent import Purpose, Scope
 from lifetwin.services import home as homes
 from lifetwin.services.importer import BATCH_SIZE, ImportSummary, import_file
 from lifetwin.services.overview import freshness_days, summarize
@@ -37,6 +37,14 @@ app = typer.Typer(
 )
 person_app = typer.Typer(help="Add and list the persons in the store.", no_args_is_help=True)
 app.add_typer(person_app, name="person")
+consent_app = typer.Typer(
+    help="Grant and revoke the use of data per purpose.", no_args_is_help=True
+)
+app.add_typer(consent_app, name="consent")
+audit_app = typer.Typer(help="Verify and read the tamper-evident audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+key_app = typer.Typer(help="Manage the store's master key.", no_args_is_help=True)
+app.add_typer(key_app, name="key")
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
@@ -427,6 +435,241 @@ def erase(
         raise typer.Exit(1)
     store.erase(who)
     out.print(f"Erased {who.name}: their key is destroyed and their data deleted.")
+
+
+# -- consent, audit and rights ------------------------------------------------
+PersonArg = Annotated[str, typer.Argument(help="Name or id of the person.")]
+
+
+@consent_app.command("list")
+def consent_list(person: PersonArg) -> None:
+    """List every grant, active and revoked."""
+    store = _open()
+    ledger = store.vault(store.person(person)).consents()
+    if not ledger.grants:
+        out.print("No purpose is allowed: only the person's own view sees their data.")
+        return
+    table = Table("grant", "data", "purpose", "recipient", "granted", "by", "text", "revoked")
+    for g in ledger.grants:
+        table.add_row(
+            g.id,
+            str(g.scope),
+            g.purpose.value,
+            g.recipient or "",
+            g.granted_at.strftime("%Y-%m-%d %H:%M"),
+            g.granted_by,
+            g.text_version,
+            g.revoked_at.strftime("%Y-%m-%d %H:%M") if g.revoked_at else "",
+        )
+    out.print(table)
+
+
+@consent_app.command("grant")
+def consent_grant(
+    person: PersonArg,
+    scope: Annotated[
+        str, typer.Option("--scope", help="all, domain:NAME, metric:CODE or source:NAME.")
+    ],
+    purpose: Annotated[Purpose, typer.Option("--purpose", help="What the data may be used for.")],
+    recipient: Annotated[
+        str | None, typer.Option("--recipient", help="Who receives it (needed for sharing).")
+    ] = None,
+    text_version: Annotated[
+        str, typer.Option("--text-version", help="Version of the consent text shown.")
+    ] = "1",
+    by: Annotated[str, typer.Option("--by", help="'self' or 'guardian'.")] = "self",
+) -> None:
+    """Allow one purpose to use some of the person's data."""
+    store = _open()
+    vault = store.vault(store.person(person))
+    made = vault.grant(
+        Scope.parse(scope), purpose, recipient=recipient, text_version=text_version, granted_by=by
+    )
+    out.print(
+        f"Granted {made.id}: {made.scope} for {made.purpose.value}"
+        + (f" to {made.recipient}" if made.recipient else "")
+        + "."
+    )
+
+
+@consent_app.command("revoke")
+def consent_revoke(
+    person: PersonArg, grant_id: Annotated[str, typer.Argument(help="The grant's id.")]
+) -> None:
+    """Revoke a grant; outputs computed from it are deleted and recomputed without it."""
+    store = _open()
+    removed = store.vault(store.person(person)).revoke(grant_id)
+    out.print(
+        f"Revoked {grant_id}."
+        + (f" Deleted {len(removed)} derived output(s): {', '.join(removed)}." if removed else "")
+    )
+
+
+@audit_app.command("verify")
+def audit_verify(
+    person: Annotated[
+        str | None, typer.Option("--person", "-p", help="Check one person only.")
+    ] = None,
+) -> None:
+    """Prove every audit chain intact, or name the first bad entry."""
+    store = _open()
+    ids = [store.person(person).id] if person else store.backend.audit_persons()
+    bad = 0
+    for person_id in ids:
+        problem = store.audit.verify(person_id)
+        if problem:
+            bad += 1
+            err.print(f"{person_id}: {problem}", markup=False, highlight=False)
+        else:
+            out.print(f"{person_id}: intact")
+    if bad:
+        raise LifeTwinError(f"{bad} audit log(s) failed verification.")
+
+
+@audit_app.command("show")
+def audit_show(
+    person: PersonArg,
+    limit: Annotated[int, typer.Option(help="How many entries (the latest).")] = 50,
+) -> None:
+    """Who accessed what, when, and for which purpose."""
+    store = _open()
+    vault = store.vault(store.person(person))
+    table = Table("#", "when", "who", "action", "purpose", "what")
+    for e in store.audit.entries(vault.person.id, vault._keys)[-limit:]:
+        when = datetime.fromtimestamp(e.ts_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        what = ", ".join(
+            f"{k}={v}" for k, v in (e.details or {}).items() if v not in (None, [], ())
+        )
+        table.add_row(str(e.seq), when, e.actor, e.action, e.purpose, what)
+    out.print(table)
+
+
+@app.command()
+def report(
+    person: PersonArg,
+    fmt: Annotated[str, typer.Option("--format", help="md, html or json.")] = "md",
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write to this file instead of the terminal."),
+    ] = None,
+) -> None:
+    """The access report: what is held, purposes, recipients, retention, automated outputs."""
+    from lifetwin.services.report import access_report, to_html, to_markdown
+
+    if fmt not in ("md", "html", "json"):
+        raise LifeTwinError(f"'{fmt}' is not a report format (md, html or json).")
+    store = _open()
+    data = access_report(store, store.person(person))
+    text = {"md": to_markdown, "html": to_html}.get(fmt, lambda r: json.dumps(r, indent=2))(data)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        out.print(f"Wrote the access report to {output}.")
+    else:
+        print(text)
+
+
+@app.command()
+def export(
+    person: PersonArg,
+    fmt: Annotated[str, typer.Option("--format", help="fhir, omh or csv.")] = "csv",
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="The file to write (default: NAME-export.EXT here)."),
+    ] = None,
+    recipient: Annotated[
+        str | None,
+        typer.Option(
+            "--recipient", help="Export only what this recipient was granted, pseudonymized."
+        ),
+    ] = None,
+) -> None:
+    """Export everything held for a person (or what a recipient may receive)."""
+    from lifetwin.services.export import export_person
+
+    store = _open()
+    who = store.person(person)
+    suffix = {"csv": "csv", "omh": "omh.json", "fhir": "fhir.json"}.get(fmt, fmt)
+    path = output or Path(f"{who.name.replace(' ', '-').lower()}-export.{suffix}")
+    done = export_person(store, who, fmt, path, recipient=recipient)
+    out.print(f"Wrote {done.observations:,} observations and {done.events:,} events to {path}.")
+
+
+@app.command()
+def rectify(
+    person: PersonArg,
+    metric_code: Annotated[str, typer.Option("--metric", "-m", help="The metric's code.")],
+    at: Annotated[str, typer.Option("--at", help="The value's time (ISO, with offset).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it is wrong.")],
+    value: Annotated[
+        float | None, typer.Option("--value", help="The right value (in the metric's unit).")
+    ] = None,
+    remove: Annotated[bool, typer.Option("--remove", help="Remove the value instead.")] = False,
+    source: Annotated[str | None, typer.Option("--source", help="Only this source.")] = None,
+) -> None:
+    """Mark a stored value wrong: correct it or remove it; the original is kept aside."""
+    if (value is None) == (not remove):
+        raise LifeTwinError("Give either --value (the right value) or --remove.")
+    moment = _when(at)
+    assert moment is not None
+    store = _open()
+    done = store.vault(store.person(person)).rectify(
+        metric_code, moment, corrected=value, reason=reason, source=source
+    )
+    change = "removed" if done.corrected is None else f"now {done.corrected:g}"
+    out.print(f"{done.metric} at {at} was {done.original:g}; {change}.")
+
+
+@app.command()
+def retention(
+    person: PersonArg,
+    metric_code: Annotated[str, typer.Option("--metric", "-m", help="The metric's code.")],
+    days: Annotated[int, typer.Option("--days", min=1, help="Days to keep raw values.")],
+) -> None:
+    """Set how long raw values of a metric are kept before only daily summaries remain."""
+    from lifetwin.services.retention import set_retention_rule
+
+    store = _open()
+    set_retention_rule(store.vault(store.person(person)), metric_code, days)
+    out.print(f"Raw {metric_code} values are kept {days} days, then summarized per day.")
+
+
+@app.command()
+def maintain() -> None:
+    """Apply retention rules: summarize and delete raw values past their limit."""
+    from lifetwin.services.retention import maintain as run
+
+    done = run(_open())
+    out.print(
+        f"Checked {done.persons} person(s): {done.raw_removed:,} raw values summarized "
+        f"into {done.daily_written:,} daily values."
+    )
+
+
+@key_app.command("rotate")
+def key_rotate(
+    passphrase: Annotated[
+        bool,
+        typer.Option(
+            "--passphrase", help="Protect the store with a (new) passphrase instead of a key file."
+        ),
+    ] = False,
+) -> None:
+    """Replace the master key: data keys are re-wrapped, no data is re-encrypted."""
+    home = _home()
+    store = _open()
+    if passphrase:
+        secret = os.environ.get("LIFETWIN_NEW_PASSPHRASE") or (
+            typer.prompt("New passphrase", hide_input=True, confirmation_prompt=True)
+            if sys.stdin.isatty()
+            else None
+        )
+        if not secret:
+            raise LifeTwinError("A new passphrase is needed: set LIFETWIN_NEW_PASSPHRASE.")
+        homes.rotate_to_passphrase(home, store, secret)
+        out.print("The store is now opened with the new passphrase.")
+    else:
+        homes.rotate_to_key_file(home, store)
+        out.print(f"A new master key is in {home / homes.KEY_FILE}; the old one opens nothing.")
 
 
 @app.command()

@@ -40,6 +40,8 @@ _ALIASES: dict[str, str] = {
     "mmhg": "mmHg",
     "cel": "degC",
     "°c": "degC",
+    "c": "degC",  # Open mHealth body-temperature spells Celsius "C" (not coulomb)
+    "f": "degF",
     "degc": "degC",
     "celsius": "degC",
     "[degf]": "degF",

@@ -79,7 +79,11 @@ def normalize(observation: Observation, now: datetime) -> Observation | Quaranti
     else:
         value = str(value)
     normalized = observation.model_copy(
-        update={"metric": m.code, "value": value, "unit": canonical_unit(m, observation.unit)}
+        update={
+            "metric": m.code,
+            "value": value,
+            "unit": canonical_unit(m, observation.unit) if m.is_numeric else None,
+        }
     )
     if reason is None and observation.start > now + FUTURE_TOLERANCE:
         reason = f"the time {observation.start.isoformat()} is in the future"

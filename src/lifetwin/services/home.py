@@ -126,3 +126,22 @@ def needs_passphrase(home: Path) -> bool:
         return HomeConfig.read(home).key == "passphrase"
     except StoreError:
         return False
+
+
+def rotate_to_key_file(home: Path, store: Store) -> None:
+    """Re-wrap every key under a new random master key written to ``master.key``."""
+    new = MasterKey.generate()
+    pending = home / (KEY_FILE + ".new")
+    pending.unlink(missing_ok=True)
+    new.write_file(pending)  # on disk before the store depends on it
+    store.rotate_master_key(new)
+    os.replace(pending, home / KEY_FILE)
+    HomeConfig(store=HomeConfig.read(home).store, key="file").write(home)
+
+
+def rotate_to_passphrase(home: Path, store: Store, passphrase: str) -> None:
+    """Re-wrap every key under a key derived from a new passphrase."""
+    params = KdfParams(salt=os.urandom(16))
+    store.rotate_master_key(MasterKey.from_passphrase(passphrase, params), kdf=params)
+    HomeConfig(store=HomeConfig.read(home).store, key="passphrase").write(home)
+    (home / KEY_FILE).unlink(missing_ok=True)

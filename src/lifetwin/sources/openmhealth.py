@@ -85,12 +85,39 @@ def _data_point(path: Path, line: int, point: Any, options: ReadOptions) -> Iter
         raise ValueError("the data point's body is not a JSON object")
     acquisition = header.get("acquisition_provenance") or {}
     source = options.source or str(acquisition.get("source_name") or "openmhealth")
+    device = str(acquisition["device"]) if acquisition.get("device") else None
     record_id = str(header["id"]) if header.get("id") else None
     provenance = Provenance(file=path.name, line=line, record=record_id)
     start, end = _time_frame(body.get("effective_time_frame"))
     schema = (header.get("schema_id") or {}).get("name")
     if schema == "physical-activity" or "activity_name" in body:
         yield _activity(body, start, end, source, provenance)
+        return
+    if isinstance(body.get("lifetwin_event"), dict):  # LifeTwin's own export of events
+        raw = body["lifetwin_event"]
+        yield Event(
+            kind=EventKind(raw["kind"]),
+            start=start,
+            end=end,
+            title=raw.get("title"),
+            details=dict(raw.get("details") or {}),
+            source=source,
+            device=device,
+            provenance=provenance,
+        )
+        return
+    if isinstance(body.get("lifetwin_metric"), dict):  # a metric Open mHealth has no schema for
+        raw = body["lifetwin_metric"]
+        yield Observation(
+            metric=str(raw["code"]),
+            value=raw["value"],
+            unit=raw.get("unit"),
+            start=start,
+            end=end,
+            source=source,
+            device=device,
+            provenance=provenance,
+        )
         return
     found = False
     for key, code in _MEASURES.items():
@@ -105,6 +132,7 @@ def _data_point(path: Path, line: int, point: Any, options: ReadOptions) -> Iter
             start=start,
             end=end,
             source=source,
+            device=device,
             provenance=provenance,
         )
     if not found:

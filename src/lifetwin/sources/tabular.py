@@ -15,15 +15,16 @@ A mapping is a JSON object (see docs/importing.md)::
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Iterator, Mapping
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lifetwin.core.errors import LifeTwinError, MappingError
-from lifetwin.core.model import Observation, Problem, Provenance
+from lifetwin.core.model import Event, EventKind, Observation, Problem, Provenance
 from lifetwin.core.units import conversion
 from lifetwin.core.vocabulary import metric
 from lifetwin.sources.base import Item, ReadOptions
@@ -55,10 +56,12 @@ class TableMapping(BaseModel):
     source: str | None = None
     source_column: str | None = None
     device_column: str | None = None
+    details_column: str | None = None  # JSON details of event rows ("event:<kind>" metrics)
     delimiter: str | None = None
 
     def needed_columns(self) -> list[str]:
         named = [
+            self.details_column,
             self.time,
             self.end_time,
             self.metric_column,
@@ -79,6 +82,7 @@ LONG_LAYOUT = TableMapping(
     unit_column="unit",
     source_column="source",
     device_column="device",
+    details_column="details",
 )
 
 
@@ -235,7 +239,7 @@ class TabularConnector:
 
     @staticmethod
     def _check_header(path: Path, header: list[str], mapping: TableMapping, explicit: bool) -> None:
-        optional = {"end", "unit", "source", "device"} if not explicit else set()
+        optional = {"end", "unit", "source", "device", "details"} if not explicit else set()
         missing = [c for c in mapping.needed_columns() if c not in header and c not in optional]
         if missing:
             raise MappingError(
@@ -253,7 +257,7 @@ class TabularConnector:
         mapping: TableMapping,
         default_zone: tzinfo,
         options: ReadOptions,
-    ) -> Iterator[Observation]:
+    ) -> Iterator[Observation | Event]:
         start = parse_time(record.get(mapping.time), mapping.time_format, default_zone)
         end_raw = record.get(mapping.end_time) if mapping.end_time else None
         end = (
@@ -286,6 +290,9 @@ class TabularConnector:
         for column, spec in mapping.columns.items():
             pairs.append((spec.metric, record.get(column), spec.unit))
         for code, raw, unit in pairs:
+            if code.startswith("event:"):
+                yield _event(code, raw, record, mapping, start, end, source, device, provenance)
+                continue
             if raw is None or (isinstance(raw, str) and not raw.strip()):
                 continue
             m = metric(code)
@@ -319,3 +326,37 @@ def _number(raw: Any) -> float:
     if "," in text and "." not in text:
         text = text.replace(",", ".")
     return float(text)
+
+
+def _event(
+    code: str,
+    title: Any,
+    record: dict[str, Any],
+    mapping: TableMapping,
+    start: datetime,
+    end: datetime | None,
+    source: str,
+    device: str | None,
+    provenance: Provenance,
+) -> Event:
+    kind = code.removeprefix("event:")
+    if kind not in {k.value for k in EventKind}:
+        kinds = ", ".join(k.value for k in EventKind)
+        raise ValueError(f"'{kind}' is not an event kind (kinds: {kinds})")
+    raw = record.get(mapping.details_column) if mapping.details_column else None
+    try:
+        details = json.loads(raw) if raw else {}
+    except json.JSONDecodeError:
+        raise ValueError("the event's details are not valid JSON") from None
+    if not isinstance(details, dict):
+        raise ValueError("the event's details are not a JSON object")
+    return Event(
+        kind=EventKind(kind),
+        start=start,
+        end=end,
+        title=str(title) if title else None,
+        details=details,
+        source=source,
+        device=device,
+        provenance=provenance,
+    )

@@ -39,6 +39,8 @@ class Backend(Protocol):
 
     def meta_set(self, key: str, value: bytes) -> None: ...
 
+    def meta_delete(self, key: str) -> None: ...
+
     def person_insert(
         self, person_id: str, name_tag: bytes, wrapped_key: bytes, sealed: bytes
     ) -> bool:
@@ -68,6 +70,8 @@ class Backend(Protocol):
     ) -> None:
         """Insert or replace blocks by day."""
         ...
+
+    def block_delete(self, person_id: str, stream_id: bytes, day_lo: int, day_hi: int) -> None: ...
 
     def record_put(self, person_id: str, rows: Sequence[tuple[bytes, int, bytes, bytes]]) -> int:
         """Insert (stream_id, day, tag, sealed) rows whose tag is new; return how many."""

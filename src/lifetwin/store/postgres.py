@@ -100,6 +100,9 @@ class PostgresBackend:
             (key, value),
         )
 
+    def meta_delete(self, key: str) -> None:
+        self._db.execute("DELETE FROM lt_meta WHERE key = %s", (key,))
+
     def person_insert(
         self, person_id: str, name_tag: bytes, wrapped_key: bytes, sealed: bytes
     ) -> bool:
@@ -167,6 +170,13 @@ class PostgresBackend:
         with self._db.cursor() as cursor:
             cursor.executemany(sql, rows)
             return max(cursor.rowcount, 0)
+
+    def block_delete(self, person_id: str, stream_id: bytes, day_lo: int, day_hi: int) -> None:
+        self._db.execute(
+            "DELETE FROM lt_blocks WHERE person_id = %s AND stream_id = %s "
+            "AND day BETWEEN %s AND %s",
+            (person_id, stream_id, day_lo, day_hi),
+        )
 
     def record_put(self, person_id: str, rows: Sequence[tuple[bytes, int, bytes, bytes]]) -> int:
         return self._insert_new(

@@ -98,6 +98,9 @@ class SQLiteBackend:
     def meta_set(self, key: str, value: bytes) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
+    def meta_delete(self, key: str) -> None:
+        self._db.execute("DELETE FROM meta WHERE key = ?", (key,))
+
     def person_insert(
         self, person_id: str, name_tag: bytes, wrapped_key: bytes, sealed: bytes
     ) -> bool:
@@ -152,6 +155,12 @@ class SQLiteBackend:
         self._db.executemany(
             "INSERT OR REPLACE INTO blocks VALUES (?, ?, ?, ?)",
             [(person_id, stream_id, day, sealed) for day, sealed in rows],
+        )
+
+    def block_delete(self, person_id: str, stream_id: bytes, day_lo: int, day_hi: int) -> None:
+        self._db.execute(
+            "DELETE FROM blocks WHERE person_id = ? AND stream_id = ? AND day BETWEEN ? AND ?",
+            (person_id, stream_id, day_lo, day_hi),
         )
 
     def record_put(self, person_id: str, rows: Sequence[tuple[bytes, int, bytes, bytes]]) -> int:

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 
 from lifetwin.core.errors import PersonError, StoreError
 from lifetwin.core.model import Event, Observation, Provenance, Quality, Quarantined, to_epoch_ms
@@ -97,6 +97,19 @@ class Series:
 
     def times(self) -> npt.NDArray[np.datetime64]:
         return self.columns.ts_ms.astype("datetime64[ms]")
+
+
+class Correction(BaseModel):
+    """A value the person marked wrong: what it was, what it is now, and why."""
+
+    metric: str
+    source: str
+    stream: str
+    start_ms: int
+    original: float
+    corrected: float | None  # None: removed
+    reason: str
+    at: datetime
 
 
 @dataclass
@@ -250,6 +263,13 @@ class Store:
             f"There is no person '{name_or_id}' in this store; `lifetwin person list` shows who is."
         )
 
+    def pseudonym(self, person: Person, recipient: str) -> str:
+        """The id a recipient knows this person by (different for every recipient)."""
+        from lifetwin.privacy.pseudonym import pseudonym
+
+        key = keyed_tag(self._index_key, b"pseudonym-key") * 2
+        return pseudonym(key, person.id, recipient)
+
     def vault(self, person: Person) -> Vault:
         for row in self.backend.person_rows():
             if row[0] == person.id:
@@ -266,7 +286,10 @@ class Store:
         self.backend.compact()
 
     def rotate_master_key(self, new: MasterKey, kdf: KdfParams | None = None) -> None:
-        """Re-wrap every data key under a new master key; no data is re-encrypted."""
+        """Re-wrap every data key under a new master key; no data is re-encrypted.
+
+        ``kdf`` gives the passphrase parameters when the new key comes from a passphrase.
+        """
         with self.backend.transaction():
             for person_id, _tag, wrapped, _sealed in self.backend.person_rows():
                 self.backend.person_rewrap(person_id, new.wrap(self._master.unwrap(wrapped)))
@@ -277,6 +300,8 @@ class Store:
             self.backend.meta_set("key_check", new.check_value())
             if kdf is not None:
                 self.backend.meta_set("kdf", kdf.encode())
+            else:  # the new key comes from a key file, not a passphrase
+                self.backend.meta_delete("kdf")
         self._master = new
 
     def compact(self) -> None:
@@ -354,6 +379,12 @@ class Vault:
             return counts
         with self.backend.transaction():
             stream_id = self._stream(metric_code, source, device, unit, numeric=True)
+            corrected = self._corrected_times(stream_id)
+            if corrected:
+                # A value the person rectified stays rectified when a file is re-imported.
+                columns = columns.take(np.flatnonzero(~np.isin(columns.ts_ms, list(corrected))))
+                if not len(columns):
+                    return counts
             order = np.argsort(columns.ts_ms, kind="stable")
             columns = columns.take(order)
             days = columns.ts_ms // DAY_MS
@@ -671,6 +702,86 @@ class Vault:
             Quarantined.model_validate_json(self._keys.open(sealed, self._aad(b"quar", tag)))
             for tag, sealed in self.backend.quarantine_get(self.person.id)
         ]
+
+    # -- rectification -----------------------------------------------------------
+    def corrections(self) -> list[Correction]:
+        raw = self._state_get("corrections")
+        return [] if raw is None else [Correction.model_validate(c) for c in json.loads(raw)]
+
+    def _corrected_times(self, stream_id: bytes) -> set[int]:
+        raw = self._state_get("corrections")
+        if raw is None:
+            return set()
+        return {c["start_ms"] for c in json.loads(raw) if c["stream"] == stream_id.hex()}
+
+    def rectify(
+        self,
+        metric_code: str,
+        start: datetime,
+        *,
+        corrected: float | None,
+        reason: str,
+        source: str | None = None,
+    ) -> Correction:
+        """Mark a stored value wrong: remove it, or replace it with ``corrected``.
+
+        The original value and the reason are kept (``corrections()``); the wrong value
+        is no longer read by anything, and re-importing the file does not bring it back.
+        """
+        m = metric(metric_code)
+        at_ms = to_epoch_ms(start)
+        day = at_ms // DAY_MS
+        with self.backend.transaction():
+            for stream in self.streams():
+                if not stream.numeric or stream.metric != m.code:
+                    continue
+                if source is not None and stream.source != source:
+                    continue
+                rows = self.backend.block_get(self.person.id, stream.id, day, day)
+                if not rows:
+                    continue
+                block = self._open_block(stream.id, day, rows[0][1])
+                hits = np.flatnonzero(block.ts_ms == at_ms)
+                if not len(hits):
+                    continue
+                i = int(hits[0])
+                original = float(block.value[i])
+                if corrected is None:
+                    block = block.take(np.flatnonzero(block.ts_ms != at_ms))
+                else:
+                    block.value = block.value.copy()
+                    block.quality = block.quality.copy()
+                    block.value[i] = corrected
+                    block.quality[i] |= int(Quality.CORRECTED)
+                aad = self._aad(b"block", stream.id, str(day).encode())
+                if len(block):
+                    self.backend.block_put(
+                        self.person.id, stream.id, [(day, self._keys.seal(encode(block), aad))]
+                    )
+                else:
+                    self.backend.block_delete(self.person.id, stream.id, day, day)
+                correction = Correction(
+                    metric=m.code,
+                    source=stream.source,
+                    stream=stream.id.hex(),
+                    start_ms=at_ms,
+                    original=original,
+                    corrected=corrected,
+                    reason=reason,
+                    at=datetime.now(UTC),
+                )
+                listed = [c.model_dump(mode="json") for c in self.corrections()]
+                self._state_put(
+                    "corrections",
+                    json.dumps([*listed, correction.model_dump(mode="json")]).encode(),
+                )
+                self._log(
+                    "rectify", Purpose.SELF_ACCESS.value, metric=m.code, removed=corrected is None
+                )
+                return correction
+        raise PersonError(
+            f"{self.person.name} has no {m.code} value at {start.isoformat()} to rectify."
+        )
 
     # -- derived outputs, each with its lineage ---------------------------------
     def _state_tag(self, name: str) -> bytes:
