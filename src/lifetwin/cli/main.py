@@ -174,6 +174,24 @@ def person_list() -> None:
     out.print(table)
 
 
+@person_app.command("profile")
+def person_profile(
+    person: Annotated[str, typer.Argument(help="Name or id of the person.")],
+    birth_date: Annotated[str | None, typer.Option("--birth-date", help="YYYY-MM-DD.")] = None,
+    sex: Annotated[str | None, typer.Option("--sex", help="female, male or other.")] = None,
+    postcode: Annotated[str | None, typer.Option("--postcode", help="Postal code.")] = None,
+) -> None:
+    """Show or set facts about the person that are not measurements."""
+    store = _open()
+    vault = store.vault(store.person(person))
+    if birth_date is not None:
+        _when(birth_date)  # refuses what is not a date
+    if any(v is not None for v in (birth_date, sex, postcode)):
+        vault.set_profile(birth_date=birth_date, sex=sex, postcode=postcode)
+    for key, value in sorted(vault.profile().items()):
+        out.print(f"{key}: {value}")
+
+
 # -- import --------------------------------------------------------------------
 @app.command("import")
 def import_(
@@ -643,6 +661,35 @@ def maintain() -> None:
         f"Checked {done.persons} person(s): {done.raw_removed:,} raw values summarized "
         f"into {done.daily_written:,} daily values."
     )
+
+
+@app.command()
+def population(
+    metric_code: Annotated[str, typer.Option("--metric", "-m", help="The metric's code.")],
+    k: Annotated[int, typer.Option("--k", min=2, help="Smallest group size allowed.")] = 5,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the table as JSON to this file.")
+    ] = None,
+) -> None:
+    """A research table of per-person summaries: consented, generalized, k-anonymous."""
+    from lifetwin.services.population import population_table
+
+    table = population_table(_open(), metric_code, k=k)
+    if output:
+        output.write_text(json.dumps(table, indent=2), encoding="utf-8")
+        out.print(f"Wrote {len(table)} rows to {output}.")
+        return
+    grid = Table("person", "birth year", "sex", "region", "mean", "count")
+    for row in table:
+        grid.add_row(
+            row["person"],
+            str(row["birth_year"] or ""),
+            row["sex"] or "",
+            row["region"] or "",
+            f"{row['mean']:g}",
+            str(row["count"]),
+        )
+    out.print(grid)
 
 
 @key_app.command("rotate")

@@ -703,6 +703,18 @@ class Vault:
             for tag, sealed in self.backend.quarantine_get(self.person.id)
         ]
 
+    # -- profile: facts about the person that are not measurements -------------
+    def profile(self) -> dict[str, Any]:
+        """Birth date, sex, postcode and the like, as the person gave them."""
+        raw = self._state_get("profile")
+        return {} if raw is None else dict(json.loads(raw))
+
+    def set_profile(self, **facts: Any) -> None:
+        merged = {**self.profile(), **{k: v for k, v in facts.items() if v is not None}}
+        with self.backend.transaction():
+            self._state_put("profile", json.dumps(merged, default=str).encode())
+            self._log("write", what="profile", fields=sorted(facts))
+
     # -- rectification -----------------------------------------------------------
     def corrections(self) -> list[Correction]:
         raw = self._state_get("corrections")
