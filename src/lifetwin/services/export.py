@@ -94,7 +94,10 @@ class ExportSummary:
     events: int = 0
 
 
-def _items(vault: Vault, purpose: Purpose, recipient: str | None) -> Iterator[Observation | Event]:
+def _items(
+    vault: Vault, purpose: Purpose, recipient: str | None, grants: set[str]
+) -> Iterator[Observation | Event]:
+    """Every observation and event the purpose may read; the grants used go into ``grants``."""
     seen: set[str] = set()
     for stream in vault.streams():
         if stream.metric in seen:
@@ -102,9 +105,12 @@ def _items(vault: Vault, purpose: Purpose, recipient: str | None) -> Iterator[Ob
         seen.add(stream.metric)
         if stream.numeric:
             series = vault.read_series(stream.metric, purpose=purpose, recipient=recipient)
+            grants.update(series.lineage.grants)
             yield from vault.series_observations(series)
         else:
-            yield from vault.read_records(stream.metric, purpose=purpose, recipient=recipient)
+            records = vault.read_records(stream.metric, purpose=purpose, recipient=recipient)
+            grants.update(records.lineage.grants)
+            yield from records
 
 
 def export_person(
@@ -115,7 +121,8 @@ def export_person(
     vault = store.vault(person)
     purpose = Purpose.SHARING if recipient else Purpose.SELF_ACCESS
     subject = store.pseudonym(person, recipient) if recipient else person.id
-    items = [_scrubbed(i) if recipient else i for i in _items(vault, purpose, recipient)]
+    grants: set[str] = set()
+    items = [_scrubbed(i) if recipient else i for i in _items(vault, purpose, recipient, grants)]
     summary = ExportSummary(out, fmt)
     summary.observations = sum(isinstance(i, Observation) for i in items)
     summary.events = len(items) - summary.observations
@@ -135,6 +142,7 @@ def export_person(
         format=fmt,
         recipient=recipient,
         pseudonym=subject if recipient else None,
+        grants=sorted(grants),
         observations=summary.observations,
         events=summary.events,
     )
