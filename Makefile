@@ -39,8 +39,10 @@ unit: $(STAMP)
 	$(BIN)/pytest
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev,bench]"
 	$(BIN)/python benchmarks/vault_io.py
 	$(BIN)/python benchmarks/privacy_overhead.py
+	$(BIN)/python benchmarks/apple_health_import.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -210,6 +210,12 @@ def import_(
     source: Annotated[
         str | None, typer.Option("--source", help="Name the source instead of the file's own.")
     ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            "--timezone", help="Zone of times written without an offset (default: this machine's)."
+        ),
+    ] = None,
     batch_size: Annotated[
         int, typer.Option("--batch-size", min=1, help="Records per commit.")
     ] = BATCH_SIZE,
@@ -237,9 +243,36 @@ def import_(
             mapping=mapping_data,
             encoding=encoding,
             source=source,
+            timezone=timezone,
             batch_size=batch_size,
             progress=lambda done: bar.update(task, completed=done),
         )
+    _print_summary(summary)
+    if not summary.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def pull(
+    url: Annotated[str, typer.Argument(help="The Nightscout site, e.g. https://my.ns.example")],
+    person: Annotated[str, typer.Option("--person", "-p", help="Name or id of the person.")],
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar="NIGHTSCOUT_TOKEN",
+            help="An access token (or the API secret) with the readable role.",
+        ),
+    ] = None,
+    source: Annotated[str | None, typer.Option("--source", help="Name the source.")] = None,
+) -> None:
+    """Pull new CGM entries and treatments from a Nightscout server (incremental)."""
+    from lifetwin.services.importer import pull_nightscout_into
+
+    if not url.startswith(("http://", "https://")):
+        raise LifeTwinError(f"'{url}' is not a web address (http:// or https://).")
+    store = _open()
+    summary = pull_nightscout_into(store, store.person(person), url, token=token, source=source)
     _print_summary(summary)
     if not summary.ok:
         raise typer.Exit(1)
@@ -264,6 +297,8 @@ def _print_summary(s: ImportSummary) -> None:
         f"{s.quarantined:,} quarantined, {s.problem_count:,} problems.",
         soft_wrap=True,
     )
+    for what, count in sorted(s.skipped.items()):
+        out.print(f"  skipped {count:,} × {what}", soft_wrap=True, markup=False)
     for problem in s.problems[:20]:
         err.print(f"  problem: {problem}", markup=False, highlight=False)
     if s.problem_count > 20:

@@ -9,9 +9,9 @@ batch, and importing the same file again stores only what is missing.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +22,15 @@ from lifetwin.core.model import (
     Event,
     Observation,
     Problem,
+    Provenance,
     Quarantined,
     offset_minutes,
     to_epoch_ms,
 )
 from lifetwin.core.units import canonical_unit, conversion
-from lifetwin.core.validation import FUTURE_TOLERANCE, normalize, range_reason
+from lifetwin.core.validation import FUTURE_TOLERANCE, normalize, plausible_mask, range_reason
 from lifetwin.core.vocabulary import Metric, metric
-from lifetwin.sources.base import Connector, Cursor, ReadOptions
+from lifetwin.sources.base import Connector, Cursor, Item, ReadOptions, SeriesChunk, Skipped
 from lifetwin.sources.registry import connector as connector_named
 from lifetwin.sources.registry import detect
 from lifetwin.store.codec import Columns
@@ -54,6 +55,7 @@ class ImportSummary:
     quarantined: int = 0  # implausible: kept aside with a reason
     problem_count: int = 0
     problems: list[Problem] = field(default_factory=list)  # the first MAX_PROBLEMS_KEPT
+    skipped: dict[str, int] = field(default_factory=dict)  # passed over on purpose, by what
     fatal: str | None = None  # why the import stopped early, if it did
 
     @property
@@ -73,10 +75,11 @@ class _StreamBuffer:
     tz_min: list[int] = field(default_factory=list)
     quality: list[int] = field(default_factory=list)
     line: list[int] = field(default_factory=list)
+    chunks: list[Columns] = field(default_factory=list)  # from SeriesChunks, import_id unset
 
     def columns(self, import_id: int) -> Columns:
         n = len(self.ts_ms)
-        return Columns(
+        single = Columns(
             ts_ms=np.array(self.ts_ms, dtype=np.int64),
             dur_ms=np.array(self.dur_ms, dtype=np.int64),
             value=np.array(self.value, dtype=np.float64),
@@ -85,6 +88,9 @@ class _StreamBuffer:
             import_id=np.full(n, import_id, dtype=np.int64),
             record=np.array(self.line, dtype=np.int64),
         )
+        for chunk in self.chunks:
+            chunk.import_id = np.full(len(chunk), import_id, dtype=np.int64)
+        return Columns.concat([single, *self.chunks])
 
 
 class _Batch:
@@ -145,6 +151,7 @@ def import_file(
     mapping: Mapping[str, Any] | None = None,
     encoding: str | None = None,
     source: str | None = None,
+    timezone: str | None = None,
     progress: Progress | None = None,
     batch_size: int = BATCH_SIZE,
 ) -> ImportSummary:
@@ -154,45 +161,85 @@ def import_file(
     if not path.is_file():
         raise ImportFailedError(f"{path} is not a file.")
     chosen = choose_connector(path, fmt, mapping)
-    vault = store.vault(person)
-    record = vault.begin_import(path.name, file_digest(path), chosen.name)
-    summary = ImportSummary(file=path.name, format=chosen.name)
-    cursor_name = f"{chosen.name}:{source or path.name}"
     options = ReadOptions(
         mapping=dict(mapping) if mapping else None,
         encoding=encoding,
         source=source,
-        cursor=vault.get_cursor(cursor_name),
+        timezone=timezone,
     )
+    return import_items(
+        store,
+        person,
+        lambda opts: chosen.read(path, opts),
+        label=path.name,
+        digest=file_digest(path),
+        fmt=chosen.name,
+        cursor_name=f"{chosen.name}:{source or path.name}",
+        options=options,
+        progress=progress,
+        batch_size=batch_size,
+    )
+
+
+def import_items(
+    store: Store,
+    person: Person,
+    read: Callable[[ReadOptions], Iterable[Item]],
+    *,
+    label: str,
+    digest: str,
+    fmt: str,
+    cursor_name: str,
+    options: ReadOptions,
+    progress: Progress | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> ImportSummary:
+    """Run a connector's items into a vault: what import_file and pulls from servers share."""
+    vault = store.vault(person)
+    record = vault.begin_import(label, digest, fmt)
+    summary = ImportSummary(file=label, format=fmt)
+    options = replace(options, cursor=vault.get_cursor(cursor_name))
     cursor: Cursor | None = None
     now = datetime.now(UTC)
     batch = _Batch()
     try:
-        for item in chosen.read(path, options):
+        for item in read(options):
             if isinstance(item, Problem):
                 _problem(summary, item)
                 continue
             if isinstance(item, Cursor):
                 cursor = item
                 continue
-            summary.read += 1
-            if isinstance(item, Event):
-                batch.records.append(item)
-            else:
+            if isinstance(item, Skipped):
+                key = f"{item.what} ({item.reason})"
+                summary.skipped[key] = summary.skipped.get(key, 0) + item.count
+                continue
+            if isinstance(item, SeriesChunk):
                 try:
-                    _add_observation(batch, item, now)
+                    _add_chunk(batch, item, now)
                 except LifeTwinError as exc:
-                    where = item.provenance
-                    _problem(
-                        summary,
-                        Problem(
-                            file=where.file or path.name,
-                            line=where.line,
-                            reason=str(exc).rstrip("."),
-                        ),
-                    )
+                    _problem(summary, Problem(file=item.file, reason=str(exc).rstrip(".")))
                     continue
-            batch.size += 1
+                summary.read += len(item)
+            else:
+                summary.read += 1
+                if isinstance(item, Event):
+                    batch.records.append(item)
+                else:
+                    try:
+                        _add_observation(batch, item, now)
+                    except LifeTwinError as exc:
+                        where = item.provenance
+                        _problem(
+                            summary,
+                            Problem(
+                                file=where.file or label,
+                                line=where.line,
+                                reason=str(exc).rstrip("."),
+                            ),
+                        )
+                        continue
+                batch.size += 1
             if batch.size >= batch_size:
                 batch.flush(store, vault, record.id, summary)
                 if progress is not None:
@@ -211,6 +258,7 @@ def import_file(
         "changed": summary.changed,
         "quarantined": summary.quarantined,
         "problems": summary.problem_count,
+        "skipped": sum(summary.skipped.values()),
     }
     vault.finish_import(record)
     return summary
@@ -252,3 +300,79 @@ def _add_observation(batch: _Batch, item: Observation, now: datetime) -> None:
     buffer.tz_min.append(offset_minutes(item.start))
     buffer.quality.append(int(item.quality))
     buffer.line.append(item.provenance.line or 0)
+
+
+def _add_chunk(batch: _Batch, chunk: SeriesChunk, now: datetime) -> None:
+    """The vectorized path: convert, check and buffer a whole chunk at once."""
+    m = metric(chunk.metric)
+    if not m.is_numeric:
+        raise LifeTwinError(f"{m.code} is not numeric and cannot come as a series chunk")
+    values = conversion(chunk.unit, m).apply_array(chunk.value.astype(np.float64))
+    unit = canonical_unit(m, chunk.unit)
+    limit_ms = to_epoch_ms(now + FUTURE_TOLERANCE)
+    ok = plausible_mask(m, values) & (chunk.start_ms <= limit_ms)
+    for i in np.flatnonzero(~ok).tolist():
+        start = datetime.fromtimestamp(int(chunk.start_ms[i]) / 1000, UTC)
+        dur = int(chunk.dur_ms[i])
+        value = float(values[i])
+        reason = range_reason(m, value) if np.isfinite(value) else f"{m.code} is not a number"
+        observation = Observation(
+            metric=m.code,
+            value=value if np.isfinite(value) else 0.0,
+            unit=unit,
+            start=start,
+            end=start + timedelta(milliseconds=dur) if dur else None,
+            source=chunk.source,
+            device=chunk.device,
+            provenance=Provenance(file=chunk.file, line=int(chunk.line[i]) or None),
+        )
+        batch.quarantine.append(
+            Quarantined(
+                observation=observation,
+                reason=reason or f"the time {start.isoformat()} is in the future",
+            )
+        )
+    keep = np.flatnonzero(ok)
+    key = (m.code, chunk.source, chunk.device, unit)
+    buffer = batch.streams.get(key)
+    if buffer is None:
+        buffer = batch.streams[key] = _StreamBuffer(m, chunk.source, chunk.device, unit)
+    n = len(keep)
+    buffer.chunks.append(
+        Columns(
+            ts_ms=chunk.start_ms[keep].astype(np.int64),
+            dur_ms=chunk.dur_ms[keep].astype(np.int64),
+            value=values[keep],
+            tz_min=chunk.tz_min[keep].astype(np.int64),
+            quality=np.zeros(n, dtype=np.int64),
+            import_id=np.zeros(n, dtype=np.int64),
+            record=chunk.line[keep].astype(np.int64),
+        )
+    )
+    batch.size += len(chunk)
+
+
+def pull_nightscout_into(
+    store: Store,
+    person: Person,
+    url: str,
+    *,
+    token: str | None = None,
+    source: str | None = None,
+    progress: Progress | None = None,
+) -> ImportSummary:
+    """Fetch what is new on a Nightscout server since the last pull."""
+    from lifetwin.sources.cgm import pull_nightscout
+
+    base = url.rstrip("/")
+    return import_items(
+        store,
+        person,
+        lambda opts: pull_nightscout(base, token, opts),
+        label=base,
+        digest=hashlib.sha256(f"{base}|{datetime.now(UTC).isoformat()}".encode()).hexdigest(),
+        fmt="nightscout-pull",
+        cursor_name=f"nightscout-pull:{base}",
+        options=ReadOptions(source=source),
+        progress=progress,
+    )

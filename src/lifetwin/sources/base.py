@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
+import numpy.typing as npt
 import pluggy
 from pydantic import BaseModel, ConfigDict
 
@@ -30,7 +32,40 @@ class Cursor(BaseModel):
     value: str
 
 
-Item = Observation | Event | Problem | Cursor
+@dataclass(frozen=True, eq=False)
+class SeriesChunk:
+    """Many numeric observations of one stream at once: the fast path for big exports.
+
+    Values are in ``unit`` (converted by the importer, vectorized); times are
+    milliseconds since the epoch (UTC) with the local offset of each start.
+    """
+
+    metric: str
+    unit: str | None
+    source: str
+    device: str | None
+    file: str
+    start_ms: npt.NDArray[np.int64]
+    dur_ms: npt.NDArray[np.int64]
+    value: npt.NDArray[np.float64]
+    tz_min: npt.NDArray[np.int64]
+    line: npt.NDArray[np.int64]
+
+    def __len__(self) -> int:
+        return int(self.start_ms.shape[0])
+
+
+class Skipped(BaseModel):
+    """Records a connector passed over on purpose (a type LifeTwin does not read yet)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    what: str
+    count: int
+    reason: str
+
+
+Item = Observation | Event | Problem | Cursor | SeriesChunk | Skipped
 
 
 @dataclass(frozen=True)
@@ -41,6 +76,7 @@ class ReadOptions:
     encoding: str | None = None  # text encoding, when not UTF-8
     source: str | None = None  # a source name to use instead of the file's own
     cursor: str | None = None  # where this source's last import ended, if it said
+    timezone: str | None = None  # for files whose times carry no offset (IANA name)
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from lifetwin.sources.apple_health import AppleHealthConnector
 from lifetwin.sources.base import Connector, hookimpl
+from lifetwin.sources.cgm import (
+    DexcomClarityConnector,
+    LibreViewConnector,
+    NightscoutConnector,
+    TidepoolConnector,
+)
 from lifetwin.sources.openmhealth import OpenMHealthConnector
 from lifetwin.sources.tabular import TabularConnector
 
@@ -10,4 +17,12 @@ from lifetwin.sources.tabular import TabularConnector
 @hookimpl
 def lifetwin_connectors() -> list[Connector]:
     # Order matters for detection: specific formats before the generic one.
-    return [OpenMHealthConnector(), TabularConnector()]
+    return [
+        AppleHealthConnector(),
+        DexcomClarityConnector(),
+        LibreViewConnector(),
+        OpenMHealthConnector(),
+        NightscoutConnector(),
+        TidepoolConnector(),
+        TabularConnector(),
+    ]

@@ -607,12 +607,14 @@ class Vault:
                     natural: list[Any] = [item.metric, item.source, item.device]
                 else:
                     stream_name, unit = f"event:{item.kind.value}", ""
+                    # Not the details: a newer export may add a route or statistics to
+                    # the same workout. The source's own record id tells purchases apart.
                     natural = [
                         item.kind.value,
                         item.source,
                         item.device,
                         item.title,
-                        json.dumps(item.details, sort_keys=True, default=str),
+                        item.provenance.record,
                     ]
                 start_ms = to_epoch_ms(item.start)
                 natural += [start_ms, _ms(item.end, start_ms)]
