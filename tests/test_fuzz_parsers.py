@@ -13,12 +13,19 @@ from hypothesis import strategies as st
 
 from lifetwin.core.errors import LifeTwinError
 from lifetwin.core.model import Event, Observation, Problem
-from lifetwin.sources.base import Connector, ReadOptions
-from lifetwin.sources.openmhealth import OpenMHealthConnector
+from lifetwin.sources.base import Connector, Cursor, ReadOptions, SeriesChunk, Skipped
 from lifetwin.sources.tabular import TabularConnector
 
 REALDATA = Path(__file__).parent / "fixtures" / "realdata"
+MADE = Path(__file__).parent / "fixtures" / "generated"
 SAMPLES = {
+    "export.xml": (REALDATA / "apple_health" / "hk2sqlite_export.xml").read_bytes(),
+    "clarity.csv": (REALDATA / "cgm" / "cgmquantify_dexcom_clarity_test_file.csv").read_bytes()[
+        :3000
+    ],
+    "libre.csv": (MADE / "libreview_glucose.csv").read_bytes(),
+    "treatments.json": (MADE / "nightscout_treatments.json").read_bytes(),
+    "tidepool.json": (MADE / "tidepool_export.json").read_bytes(),
     "omh.json": (
         REALDATA / "openmhealth" / "omh_blood-glucose_4.0_with-everything.json"
     ).read_bytes(),
@@ -42,10 +49,18 @@ def _mutate(data: bytes, cuts: list[tuple[int, int, bytes]]) -> bytes:
     return bytes(out)
 
 
+def _all_connectors() -> list[Connector]:
+    from lifetwin.sources.registry import connectors
+
+    return connectors()
+
+
 def _check(connector: Connector, path: Path, options: ReadOptions) -> None:
     try:
         for item in connector.read(path, options):
-            assert isinstance(item, Observation | Event | Problem)
+            assert isinstance(item, Observation | Event | Problem | SeriesChunk | Skipped | Cursor)
+            if isinstance(item, SeriesChunk):
+                assert len(item.value) == len(item.start_ms) == len(item.line)
             if isinstance(item, Problem):
                 assert item.file == path.name
                 assert item.reason
@@ -69,17 +84,21 @@ def test_mutated_real_files_never_crash_a_connector(
     data = _mutate(SAMPLES[name], cuts)[: max(truncate, 1)]
     path = tmp_path / name
     path.write_bytes(data)
-    _check(OpenMHealthConnector(), path, ReadOptions())
-    _check(TabularConnector(), path, ReadOptions(mapping=MAPPING if "entries" in name else None))
+    for connector in _all_connectors():
+        mapping = MAPPING if connector.name == "table" and "entries" in name else None
+        _check(connector, path, ReadOptions(mapping=mapping, timezone="UTC"))
 
 
-@given(data=st.binary(max_size=2000), suffix=st.sampled_from([".json", ".csv", ".ndjson"]))
+@given(
+    data=st.binary(max_size=2000),
+    suffix=st.sampled_from([".json", ".csv", ".ndjson", ".xml", ".zip"]),
+)
 @settings(
     max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 def test_random_bytes_never_crash_a_connector(tmp_path: Path, data: bytes, suffix: str) -> None:
     path = tmp_path / f"random{suffix}"
     path.write_bytes(data)
-    _check(OpenMHealthConnector(), path, ReadOptions())
-    _check(TabularConnector(), path, ReadOptions())
+    for connector in _all_connectors():
+        _check(connector, path, ReadOptions(timezone="UTC"))
     _check(TabularConnector(), path, ReadOptions(mapping=MAPPING))
