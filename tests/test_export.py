@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fhir.resources.bundle import Bundle
+from fhir.resources.R4B.bundle import Bundle
 
 from lifetwin.privacy.consent import Purpose, Scope
 from lifetwin.services.demo import create_demo

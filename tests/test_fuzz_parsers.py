@@ -26,6 +26,7 @@ SAMPLES = {
     "libre.csv": (MADE / "libreview_glucose.csv").read_bytes(),
     "treatments.json": (MADE / "nightscout_treatments.json").read_bytes(),
     "tidepool.json": (MADE / "tidepool_export.json").read_bytes(),
+    "bundle.json": (MADE / "fhir_bundle.json").read_bytes(),
     "omh.json": (
         REALDATA / "openmhealth" / "omh_blood-glucose_4.0_with-everything.json"
     ).read_bytes(),

@@ -85,6 +85,11 @@ class EventKind(StrEnum):
     JOURNAL_NOTE = "journal_note"
     SYMPTOM = "symptom"
     MEDICATION = "medication"
+    CONDITION = "condition"  # a diagnosis or problem from a medical record
+    IMMUNIZATION = "immunization"
+    ALLERGY = "allergy"
+    ENCOUNTER = "encounter"  # a visit
+    PROCEDURE = "procedure"
 
 
 class Event(BaseModel):

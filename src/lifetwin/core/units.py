@@ -31,6 +31,8 @@ _ALIASES: dict[str, str] = {
     "bpm": "bpm",
     "count/min": "bpm",
     "beats/min": "bpm",
+    "beats/minute": "bpm",
+    "breaths/minute": "breaths_per_minute",
     "{beats}/min": "bpm",
     "/min": "bpm",
     "1/min": "bpm",

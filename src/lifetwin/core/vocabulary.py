@@ -70,6 +70,7 @@ class Metric:
 _HK = "HKQuantityTypeIdentifier"
 _HKC = "HKCategoryTypeIdentifier"
 GLUCOSE_MOLAR_MASS_G_MOL = 180.156
+CHOLESTEROL_MOLAR_MASS_G_MOL = 386.65  # lab mmol/L <-> mg/dL factor 38.67
 
 _N = ValueType.NUMBER
 _V, _A, _S, _B, _M = Domain.VITALS, Domain.ACTIVITY, Domain.SLEEP, Domain.BODY, Domain.METABOLIC
@@ -486,8 +487,28 @@ METRICS: tuple[Metric, ...] = (
     Metric("ketones", "Blood ketones", _M, _I, "mmol/L", 0, 30, loinc="53060-9"),
     Metric("insulin_on_board", "Insulin on board", _M, _I, "U", 0, 100),
     Metric("carbs_on_board", "Carbohydrates on board", _M, _I, "g", 0, 1_000),
-    Metric("total_cholesterol", "Total cholesterol", _M, _I, "mg/dL", 50, 1_000, loinc="2093-3"),
-    Metric("hdl_cholesterol", "HDL cholesterol", _M, _I, "mg/dL", 5, 200, loinc="2085-9"),
+    Metric(
+        "total_cholesterol",
+        "Total cholesterol",
+        _M,
+        _I,
+        "mg/dL",
+        50,
+        1_000,
+        loinc="2093-3",
+        molar_mass_g_mol=CHOLESTEROL_MOLAR_MASS_G_MOL,
+    ),
+    Metric(
+        "hdl_cholesterol",
+        "HDL cholesterol",
+        _M,
+        _I,
+        "mg/dL",
+        5,
+        200,
+        loinc="2085-9",
+        molar_mass_g_mol=CHOLESTEROL_MOLAR_MASS_G_MOL,
+    ),
     # nutrition
     Metric(
         "dietary_energy",
@@ -641,6 +662,21 @@ METRICS: tuple[Metric, ...] = (
 )
 
 _BY_CODE: dict[str, Metric] = {m.code: m for m in METRICS}
+# LOINC codes that mean the same measurement as a metric's own code.
+_EXTRA_LOINC = {
+    "2345-7": "glucose",  # serum or plasma
+    "15074-8": "glucose",  # blood
+    "41653-7": "glucose",  # capillary blood, by glucometer
+    "14743-9": "glucose",  # capillary blood, by glucometer (older)
+    "3141-9": "body_mass",  # measured body weight
+    "8302-2": "height",
+    "2708-6": "oxygen_saturation",  # arterial blood
+    "17856-6": "hba1c",  # by HPLC
+    "8328-7": "body_temperature",  # axillary
+    "8331-1": "body_temperature",  # oral
+}
+BY_LOINC: dict[str, Metric] = {m.loinc: m for m in METRICS if m.loinc}
+BY_LOINC.update({code: _BY_CODE[name] for code, name in _EXTRA_LOINC.items()})
 _BY_EXTERNAL: dict[str, Metric] = {}
 for _m in METRICS:
     for _name in (_m.healthkit, _m.openmhealth, *_m.aliases):

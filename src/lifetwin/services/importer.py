@@ -30,7 +30,15 @@ from lifetwin.core.model import (
 from lifetwin.core.units import canonical_unit, conversion
 from lifetwin.core.validation import FUTURE_TOLERANCE, normalize, plausible_mask, range_reason
 from lifetwin.core.vocabulary import Metric, metric
-from lifetwin.sources.base import Connector, Cursor, Item, ReadOptions, SeriesChunk, Skipped
+from lifetwin.sources.base import (
+    Connector,
+    Cursor,
+    Item,
+    ProfileFacts,
+    ReadOptions,
+    SeriesChunk,
+    Skipped,
+)
 from lifetwin.sources.registry import connector as connector_named
 from lifetwin.sources.registry import detect
 from lifetwin.store.codec import Columns
@@ -209,6 +217,10 @@ def import_items(
                 continue
             if isinstance(item, Cursor):
                 cursor = item
+                continue
+            if isinstance(item, ProfileFacts):
+                if item.facts:
+                    vault.set_profile(**item.facts)
                 continue
             if isinstance(item, Skipped):
                 key = f"{item.what} ({item.reason})"

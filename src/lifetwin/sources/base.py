@@ -65,7 +65,15 @@ class Skipped(BaseModel):
     reason: str
 
 
-Item = Observation | Event | Problem | Cursor | SeriesChunk | Skipped
+class ProfileFacts(BaseModel):
+    """Facts about the person that are not measurements (birth date, sex), for the profile."""
+
+    model_config = ConfigDict(frozen=True)
+
+    facts: dict[str, str]
+
+
+Item = Observation | Event | Problem | Cursor | SeriesChunk | Skipped | ProfileFacts
 
 
 @dataclass(frozen=True)

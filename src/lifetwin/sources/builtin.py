@@ -10,6 +10,7 @@ from lifetwin.sources.cgm import (
     NightscoutConnector,
     TidepoolConnector,
 )
+from lifetwin.sources.fhir import FhirConnector
 from lifetwin.sources.openmhealth import OpenMHealthConnector
 from lifetwin.sources.tabular import TabularConnector
 
@@ -21,6 +22,7 @@ def lifetwin_connectors() -> list[Connector]:
         AppleHealthConnector(),
         DexcomClarityConnector(),
         LibreViewConnector(),
+        FhirConnector(),
         OpenMHealthConnector(),
         NightscoutConnector(),
         TidepoolConnector(),
