@@ -13,7 +13,14 @@ from hypothesis import strategies as st
 
 from lifetwin.core.errors import LifeTwinError
 from lifetwin.core.model import Event, Observation, Problem
-from lifetwin.sources.base import Connector, Cursor, ReadOptions, SeriesChunk, Skipped
+from lifetwin.sources.base import (
+    Connector,
+    Cursor,
+    ProfileFacts,
+    ReadOptions,
+    SeriesChunk,
+    Skipped,
+)
 from lifetwin.sources.tabular import TabularConnector
 
 REALDATA = Path(__file__).parent / "fixtures" / "realdata"
@@ -27,6 +34,9 @@ SAMPLES = {
     "treatments.json": (MADE / "nightscout_treatments.json").read_bytes(),
     "tidepool.json": (MADE / "tidepool_export.json").read_bytes(),
     "bundle.json": (MADE / "fhir_bundle.json").read_bytes(),
+    "sleep-2020-01-02.json": (MADE / "fitbit" / "sleep-2020-01-02.json").read_bytes(),
+    "oura.json": (MADE / "oura" / "sleep.json").read_bytes(),
+    "fit.json": (REALDATA / "fitbit_googlefit" / "shimmer_googlefit-heart-rate.json").read_bytes(),
     "omh.json": (
         REALDATA / "openmhealth" / "omh_blood-glucose_4.0_with-everything.json"
     ).read_bytes(),
@@ -59,7 +69,9 @@ def _all_connectors() -> list[Connector]:
 def _check(connector: Connector, path: Path, options: ReadOptions) -> None:
     try:
         for item in connector.read(path, options):
-            assert isinstance(item, Observation | Event | Problem | SeriesChunk | Skipped | Cursor)
+            assert isinstance(
+                item, Observation | Event | Problem | SeriesChunk | Skipped | Cursor | ProfileFacts
+            )
             if isinstance(item, SeriesChunk):
                 assert len(item.value) == len(item.start_ms) == len(item.line)
             if isinstance(item, Problem):

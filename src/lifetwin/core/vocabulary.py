@@ -361,6 +361,16 @@ METRICS: tuple[Metric, ...] = (
         health_connect="SleepSessionRecord",
         openmhealth="omh:sleep-episode",
     ),
+    Metric("readiness_score", "Readiness score (0-100)", _S, _I, "dimensionless", 0, 100),
+    Metric(
+        "skin_temperature_deviation",
+        "Skin temperature deviation from baseline",
+        _V,
+        _I,
+        "delta_degC",
+        -10,
+        10,
+    ),
     Metric(
         "sleep_duration",
         "Sleep duration",

@@ -13,6 +13,7 @@ from lifetwin.sources.cgm import (
 from lifetwin.sources.fhir import FhirConnector
 from lifetwin.sources.openmhealth import OpenMHealthConnector
 from lifetwin.sources.tabular import TabularConnector
+from lifetwin.sources.wearables import FitbitConnector, GoogleFitConnector, OuraConnector
 
 
 @hookimpl
@@ -23,6 +24,9 @@ def lifetwin_connectors() -> list[Connector]:
         DexcomClarityConnector(),
         LibreViewConnector(),
         FhirConnector(),
+        FitbitConnector(),
+        GoogleFitConnector(),
+        OuraConnector(),
         OpenMHealthConnector(),
         NightscoutConnector(),
         TidepoolConnector(),
