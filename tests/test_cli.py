@@ -90,7 +90,7 @@ def test_import_with_problems_exits_non_zero_and_names_the_line(home: Path, tmp_
         (("show", "Ada Lovelace", "--metric", "hart_rate"), "did you mean heart_rate"),
         (("import", "/nonexistent/x.csv", "-p", "Ada Lovelace"), "does not exist"),
         (("show", "Ada Lovelace", "--metric", "steps", "--since", "last week"), "is not a date"),
-        (("import", "README.md", "-p", "Ada Lovelace", "--format", "fit"), "is not a format"),
+        (("import", "README.md", "-p", "Ada Lovelace", "--format", "wav"), "is not a format"),
     ],
 )
 def test_errors_are_one_sentence_and_a_non_zero_exit(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lifetwin.sources.activity import FitConnector, GpxConnector, TcxConnector
 from lifetwin.sources.apple_health import AppleHealthConnector
 from lifetwin.sources.base import Connector, hookimpl
 from lifetwin.sources.cgm import (
@@ -21,6 +22,9 @@ def lifetwin_connectors() -> list[Connector]:
     # Order matters for detection: specific formats before the generic one.
     return [
         AppleHealthConnector(),
+        FitConnector(),
+        TcxConnector(),
+        GpxConnector(),
         DexcomClarityConnector(),
         LibreViewConnector(),
         FhirConnector(),
