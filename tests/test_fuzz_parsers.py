@@ -34,6 +34,8 @@ SAMPLES = {
     "treatments.json": (MADE / "nightscout_treatments.json").read_bytes(),
     "tidepool.json": (MADE / "tidepool_export.json").read_bytes(),
     "bundle.json": (MADE / "fhir_bundle.json").read_bytes(),
+    "bank.ofx": (REALDATA / "finance" / "ofxparse_checking.ofx").read_bytes(),
+    "mint.csv": (REALDATA / "finance" / "csv2ofx_mint.csv").read_bytes(),
     "run.fit": (REALDATA / "garmin_fit" / "garmin-fenix-5-run.fit").read_bytes(),
     "ride.tcx": (REALDATA / "gpx_tcx" / "tcxparser_test.tcx").read_bytes()[:6000],
     "route.gpx": (REALDATA / "apple_health" / "hk2sqlite_route_2019-06-11_3.00pm.gpx").read_bytes(),
@@ -107,7 +109,9 @@ def test_mutated_real_files_never_crash_a_connector(
 
 @given(
     data=st.binary(max_size=2000),
-    suffix=st.sampled_from([".json", ".csv", ".ndjson", ".xml", ".zip", ".fit", ".tcx", ".gpx"]),
+    suffix=st.sampled_from(
+        [".json", ".csv", ".ndjson", ".xml", ".zip", ".fit", ".tcx", ".gpx", ".ofx"]
+    ),
 )
 @settings(
     max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

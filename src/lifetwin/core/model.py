@@ -80,6 +80,7 @@ class EventKind(StrEnum):
     INSULIN = "insulin"
     WORKOUT = "workout"
     PURCHASE = "purchase"
+    TRANSACTION = "transaction"  # any money movement on an account (transfer, fee, trade)
     CONTENT_VIEWED = "content_viewed"
     LESSON_ATTEMPTED = "lesson_attempted"
     JOURNAL_NOTE = "journal_note"

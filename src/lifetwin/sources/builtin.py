@@ -12,6 +12,7 @@ from lifetwin.sources.cgm import (
     TidepoolConnector,
 )
 from lifetwin.sources.fhir import FhirConnector
+from lifetwin.sources.finance import BankCsvConnector, OfxConnector
 from lifetwin.sources.openmhealth import OpenMHealthConnector
 from lifetwin.sources.tabular import TabularConnector
 from lifetwin.sources.wearables import FitbitConnector, GoogleFitConnector, OuraConnector
@@ -31,6 +32,8 @@ def lifetwin_connectors() -> list[Connector]:
         FitbitConnector(),
         GoogleFitConnector(),
         OuraConnector(),
+        OfxConnector(),
+        BankCsvConnector(),
         OpenMHealthConnector(),
         NightscoutConnector(),
         TidepoolConnector(),
