@@ -34,6 +34,13 @@ SAMPLES = {
     "treatments.json": (MADE / "nightscout_treatments.json").read_bytes(),
     "tidepool.json": (MADE / "tidepool_export.json").read_bytes(),
     "bundle.json": (MADE / "fhir_bundle.json").read_bytes(),
+    "meteo.csv": (MADE / "open_meteo.csv").read_bytes(),
+    "ha.csv": (MADE / "home_assistant_history.csv").read_bytes(),
+    "ViewingActivity.csv": (MADE / "media" / "ViewingActivity.csv").read_bytes(),
+    "spotify.json": (MADE / "media" / "StreamingHistory0.json").read_bytes(),
+    "activity.html": b"<html><body><div class='outer-cell'><div class='header-cell'>Chrome</div>"
+    b"<div class='content-cell'>Visited <a href='https://a.example/'>A</a><br>"
+    b"Sep 18, 2018, 5:48:23 AM UTC</div></div></body></html>",
     "bank.ofx": (REALDATA / "finance" / "ofxparse_checking.ofx").read_bytes(),
     "mint.csv": (REALDATA / "finance" / "csv2ofx_mint.csv").read_bytes(),
     "run.fit": (REALDATA / "garmin_fit" / "garmin-fenix-5-run.fit").read_bytes(),
@@ -110,7 +117,19 @@ def test_mutated_real_files_never_crash_a_connector(
 @given(
     data=st.binary(max_size=2000),
     suffix=st.sampled_from(
-        [".json", ".csv", ".ndjson", ".xml", ".zip", ".fit", ".tcx", ".gpx", ".ofx"]
+        [
+            ".json",
+            ".csv",
+            ".ndjson",
+            ".xml",
+            ".zip",
+            ".fit",
+            ".tcx",
+            ".gpx",
+            ".ofx",
+            ".html",
+            ".sqlite",
+        ]
     ),
 )
 @settings(

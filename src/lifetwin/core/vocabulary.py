@@ -631,6 +631,7 @@ METRICS: tuple[Metric, ...] = (
         0,
         2_000,
     ),
+    Metric("indoor_temperature", "Indoor temperature", Domain.ENVIRONMENT, _T, "degC", -30, 60),
     Metric("co2", "Indoor CO2", Domain.ENVIRONMENT, _T, "ppm", 150, 10_000),
     Metric(
         "noise_exposure",

@@ -5,12 +5,18 @@ from __future__ import annotations
 from lifetwin.sources.activity import FitConnector, GpxConnector, TcxConnector
 from lifetwin.sources.apple_health import AppleHealthConnector
 from lifetwin.sources.base import Connector, hookimpl
+from lifetwin.sources.browsing import (
+    BrowserHistoryConnector,
+    MediaHistoryConnector,
+    MyActivityConnector,
+)
 from lifetwin.sources.cgm import (
     DexcomClarityConnector,
     LibreViewConnector,
     NightscoutConnector,
     TidepoolConnector,
 )
+from lifetwin.sources.environment import OpenMeteoConnector, SmartHomeConnector
 from lifetwin.sources.fhir import FhirConnector
 from lifetwin.sources.finance import BankCsvConnector, OfxConnector
 from lifetwin.sources.openmhealth import OpenMHealthConnector
@@ -34,6 +40,11 @@ def lifetwin_connectors() -> list[Connector]:
         OuraConnector(),
         OfxConnector(),
         BankCsvConnector(),
+        BrowserHistoryConnector(),
+        MyActivityConnector(),
+        MediaHistoryConnector(),
+        OpenMeteoConnector(),
+        SmartHomeConnector(),
         OpenMHealthConnector(),
         NightscoutConnector(),
         TidepoolConnector(),

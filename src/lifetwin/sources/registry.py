@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import csv
+import sqlite3
+import zipfile
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
 import pluggy
 
 from lifetwin.core.errors import ImportFailedError
+from lifetwin.core.model import Problem
 from lifetwin.sources import builtin
-from lifetwin.sources.base import Connector, ConnectorSpec
+from lifetwin.sources.base import Connector, ConnectorSpec, Item, ReadOptions
 
 HEAD_BYTES = 4096
 
@@ -23,10 +28,39 @@ def plugin_manager() -> pluggy.PluginManager:
     return manager
 
 
+class _Guarded:
+    """A connector whose undecodable text or broken container becomes a Problem.
+
+    Connectors read text in many places; rather than trust each to catch a wrong
+    encoding, the registry hands out every connector behind this guard.
+    """
+
+    def __init__(self, inner: Connector) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.description = inner.description
+
+    def detect(self, path: Path, head: bytes) -> bool:
+        return self.inner.detect(path, head)
+
+    def read(self, path: Path, options: ReadOptions) -> Iterator[Item]:
+        try:
+            yield from self.inner.read(path, options)
+        except UnicodeDecodeError as exc:
+            encoding = options.encoding or "UTF-8"
+            yield Problem(
+                file=path.name,
+                reason=f"the file is not valid {encoding} text "
+                f"({exc.reason}); save it as UTF-8 or pass --encoding",
+            )
+        except (csv.Error, sqlite3.DatabaseError, zipfile.BadZipFile, EOFError) as exc:
+            yield Problem(file=path.name, reason=f"the file is damaged ({exc})")
+
+
 def connectors() -> list[Connector]:
     found: list[Connector] = []
     for group in plugin_manager().hook.lifetwin_connectors():
-        found.extend(group)
+        found.extend(_Guarded(c) for c in group)
     return found
 
 
