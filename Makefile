@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/vault_io.py
 	$(BIN)/python benchmarks/privacy_overhead.py
 	$(BIN)/python benchmarks/apple_health_import.py
+	$(BIN)/python benchmarks/import_throughput.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
