@@ -180,14 +180,24 @@ def person_profile(
     birth_date: Annotated[str | None, typer.Option("--birth-date", help="YYYY-MM-DD.")] = None,
     sex: Annotated[str | None, typer.Option("--sex", help="female, male or other.")] = None,
     postcode: Annotated[str | None, typer.Option("--postcode", help="Postal code.")] = None,
+    facts: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Another fact as KEY=VALUE (e.g. smoker=no); repeatable."),
+    ] = None,
 ) -> None:
     """Show or set facts about the person that are not measurements."""
     store = _open()
     vault = store.vault(store.person(person))
     if birth_date is not None:
         _when(birth_date)  # refuses what is not a date
-    if any(v is not None for v in (birth_date, sex, postcode)):
-        vault.set_profile(birth_date=birth_date, sex=sex, postcode=postcode)
+    extra: dict[str, str] = {}
+    for fact in facts or []:
+        key, sep, value = fact.partition("=")
+        if not sep or not key.strip():
+            raise LifeTwinError(f"'{fact}' is not KEY=VALUE.")
+        extra[key.strip()] = value.strip()
+    if any(v is not None for v in (birth_date, sex, postcode)) or extra:
+        vault.set_profile(birth_date=birth_date, sex=sex, postcode=postcode, **extra)
     for key, value in sorted(vault.profile().items()):
         out.print(f"{key}: {value}")
 
@@ -696,6 +706,26 @@ def maintain() -> None:
         f"Checked {done.persons} person(s): {done.raw_removed:,} raw values summarized "
         f"into {done.daily_written:,} daily values."
     )
+
+
+@app.command()
+def risk(person: PersonArg) -> None:
+    """Validated risk scores from what the twin holds, with where each input came from."""
+    from lifetwin.capabilities.risk import all_scores, gather_inputs
+
+    store = _open()
+    results = all_scores(gather_inputs(store.vault(store.person(person))))
+    for result in results:
+        if result.refused:
+            out.print(f"[bold]{result.name}[/bold]: not computed ({result.refused})")
+        else:
+            out.print(
+                f"[bold]{result.name}[/bold]: {result.value:g} {result.unit}, {result.category}"
+            )
+        for key, value in result.inputs.items():
+            out.print(f"    {key}: {value}", markup=False)
+        out.print(f"    source: {result.reference}", markup=False)
+    out.print("Decision support, not a diagnosis: discuss these with a clinician.")
 
 
 @app.command()

@@ -189,23 +189,28 @@ def _my_activity_json(items: list[Any], file: str, line: int, source: str) -> It
         if not isinstance(item, dict) or "time" not in item:
             yield Problem(file=file, line=line, reason=f"item {index} has no time")
             continue
-        title = str(item.get("title", ""))
-        action, _, rest = title.partition(" ")
-        extra = {}
-        if item.get("subtitles"):
-            extra["channel"] = str(item["subtitles"][0].get("name", ""))
-        yield _viewed(
-            parse_time(item["time"], "iso", UTC),
-            action,
-            rest or title,
-            item.get("titleUrl"),
-            str(item.get("header", "Google")),
-            source,
-            file,
-            line,
-            None,
-            extra,
-        )
+        try:
+            title = str(item.get("title", ""))
+            action, _, rest = title.partition(" ")
+            extra = {}
+            subtitles = item.get("subtitles")
+            if isinstance(subtitles, list) and subtitles and isinstance(subtitles[0], dict):
+                extra["channel"] = str(subtitles[0].get("name", ""))
+            url = item.get("titleUrl")
+            yield _viewed(
+                parse_time(item["time"], "iso", UTC),
+                action,
+                rest or title,
+                str(url) if url else None,
+                str(item.get("header", "Google")),
+                source,
+                file,
+                line,
+                None,
+                extra,
+            )
+        except (ValueError, TypeError) as exc:
+            yield Problem(file=file, line=line, reason=f"item {index}: {exc}")
 
 
 class MyActivityConnector:
