@@ -709,6 +709,53 @@ def maintain() -> None:
 
 
 @app.command()
+def cgm(
+    person: PersonArg,
+    since: Annotated[str | None, typer.Option(help="From this date (YYYY-MM-DD).")] = None,
+    until: Annotated[str | None, typer.Option(help="Up to this date (inclusive).")] = None,
+) -> None:
+    """The CGM report: time in ranges, mean, CV, GMI, MAGE, LBGI/HBGI and the AGP."""
+    from lifetwin.capabilities.cgm_report import RANGES, cgm_report
+
+    store = _open()
+    who = store.person(person)
+    report = cgm_report(
+        store.vault(who), Purpose.SELF_ACCESS, _when(since), _when(until, end_of_day=True)
+    )
+    if not report.readings:
+        out.print(f"No CGM readings for {who.name} in that range.")
+        return
+    out.print(
+        f"{who.name}: {report.readings:,} readings, {_fmt_time(report.first)} to "
+        f"{_fmt_time(report.last)}, {report.data_captured_pct:g} % captured"
+    )
+    out.print(
+        f"mean {report.mean_mg_dl:g} mg/dL, SD {report.sd_mg_dl:g}, CV "
+        f"{report.cv_pct:g} %, GMI {report.gmi_pct:g} %, MAGE {report.mage_mg_dl} mg/dL, "
+        f"LBGI {report.lbgi:g}, HBGI {report.hbgi:g}"
+    )
+    bands = ", ".join(f"{label} mg/dL {report.ranges_pct[name]:g} %" for name, label in RANGES)
+    out.print(f"time in ranges: {bands}", soft_wrap=True)
+    table = Table(
+        "hour",
+        "p5",
+        "p25",
+        "median",
+        "p75",
+        "p95",
+        "n",
+        title="Ambulatory glucose profile (mg/dL, local time)",
+    )
+    for hour, cut in sorted(report.agp.items()):
+        table.add_row(
+            f"{hour:02d}:00",
+            *(f"{cut[k]:g}" for k in ("p5", "p25", "p50", "p75", "p95")),
+            f"{cut['n']:.0f}",
+        )
+    out.print(table)
+
+
+@app.command()
 def risk(person: PersonArg) -> None:
     """Validated risk scores from what the twin holds, with where each input came from."""
     from lifetwin.capabilities.risk import all_scores, gather_inputs

@@ -1,0 +1,112 @@
+"""The CGM report against a plain-Python reading of the real Clarity sample."""
+
+from __future__ import annotations
+
+import csv
+import math
+import statistics
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lifetwin.capabilities.cgm_report import cgm_report, mage, summarize, time_in_ranges
+from lifetwin.privacy.consent import Purpose
+from lifetwin.services.importer import import_file
+from lifetwin.store.vault import Store
+
+CLARITY = (
+    Path(__file__).parent
+    / "fixtures"
+    / "realdata"
+    / "cgm"
+    / ("cgmquantify_dexcom_clarity_test_file.csv")
+)
+
+
+def _egvs() -> list[float]:
+    """The EGV column, read with the csv module alone (independent of LifeTwin's reader)."""
+    with CLARITY.open(encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+    return [float(r["Glucose Value (mg/dL)"]) for r in rows if r["Event Type"] == "EGV"]
+
+
+def test_the_report_matches_an_independent_calculation(store: Store) -> None:
+    person = store.add_person("Joe")
+    import_file(store, person, CLARITY, timezone="America/New_York")
+    report = cgm_report(store.vault(person), Purpose.SELF_ACCESS)
+    values = _egvs()
+    assert report.readings == len(values)
+    mean = statistics.fmean(values)
+    sd = statistics.stdev(values)
+    assert report.mean_mg_dl == pytest.approx(mean, abs=0.05)
+    assert report.sd_mg_dl == pytest.approx(sd, abs=0.05)
+    assert report.cv_pct == pytest.approx(100 * sd / mean, abs=0.05)
+    assert report.gmi_pct == pytest.approx(3.31 + 0.02392 * mean, abs=0.005)
+    in_range = sum(70 <= v <= 180 for v in values) / len(values) * 100
+    assert report.ranges_pct["in_range"] == pytest.approx(in_range, abs=0.005)
+    assert sum(report.ranges_pct.values()) == pytest.approx(100, abs=0.05)
+
+    def f(v: float) -> float:
+        return 1.509 * (math.log(v) ** 1.084 - 5.381)
+
+    lbgi = statistics.fmean(10 * f(v) ** 2 if f(v) < 0 else 0 for v in values)
+    hbgi = statistics.fmean(10 * f(v) ** 2 if f(v) > 0 else 0 for v in values)
+    assert report.lbgi == pytest.approx(lbgi, abs=0.005)
+    assert report.hbgi == pytest.approx(hbgi, abs=0.005)
+    assert report.data_captured_pct > 90
+    assert set(report.agp) == set(range(24))
+    for hour in report.agp.values():
+        assert hour["p5"] <= hour["p25"] <= hour["p50"] <= hour["p75"] <= hour["p95"]
+
+
+def test_mage_counts_only_excursions_above_one_sd() -> None:
+    wave = np.array([100.0, 200, 100, 200, 100, 105, 100, 105, 100])
+    sd = float(np.std(wave, ddof=1))
+    assert sd < 100
+    assert mage(wave) == pytest.approx(100.0)  # the 5 mg/dL wiggles are ignored
+    assert mage(np.array([120.0, 120, 120])) == 0.0
+
+
+def test_ranges_sum_to_100_and_boundaries_follow_the_consensus() -> None:
+    values = np.array([53.9, 54, 69.9, 70, 180, 180.1, 250, 250.1])
+    assert time_in_ranges(values) == {
+        "very_low": 12.5,
+        "low": 25.0,
+        "in_range": 25.0,
+        "high": 25.0,
+        "very_high": 12.5,
+    }
+
+
+def test_an_empty_series_is_an_empty_report() -> None:
+    empty = summarize(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+    assert empty.readings == 0
+    assert empty.mean_mg_dl is None
+
+
+def test_the_cgm_command(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "LIFETWIN_HOME": str(tmp_path / "home"), "COLUMNS": "200"}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "lifetwin", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+
+    cli("init")
+    cli("person", "add", "Joe")
+    assert "No CGM readings" in cli("cgm", "Joe").stdout
+    cli("import", str(CLARITY), "-p", "Joe", "--timezone", "America/New_York")
+    shown = cli("cgm", "Joe")
+    assert shown.returncode == 0, shown.stderr
+    assert f"{len(_egvs()):,} readings" in shown.stdout
+    assert "70-180 mg/dL" in shown.stdout
+    assert "Ambulatory glucose profile" in shown.stdout
