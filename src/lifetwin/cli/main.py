@@ -756,6 +756,37 @@ def cgm(
 
 
 @app.command()
+def alerts(
+    person: PersonArg,
+    budget: Annotated[
+        float,
+        typer.Option(
+            "--budget",
+            min=0.01,
+            max=10.0,
+            help="False alerts per healthy month you accept (lower: fewer, later alerts).",
+        ),
+    ] = 0.1,
+    notify_file: Annotated[
+        Path | None,
+        typer.Option("--notify-file", help="Also append new alerts as JSON lines to this file."),
+    ] = None,
+) -> None:
+    """Early warnings: the resting-heart-rate illness signal, checked now and listed."""
+    from lifetwin.capabilities.early_warning import FileNotifier, illness_alerts
+
+    store = _open()
+    vault = store.vault(store.person(person))
+    notifiers = [FileNotifier(str(notify_file))] if notify_file else []
+    found = illness_alerts(vault, false_alerts_per_month=budget, notifiers=notifiers)
+    if not found:
+        out.print("No early warnings. (They need resting heart rate and a forecasting grant.)")
+        return
+    for alert in found:
+        out.print(f"{alert.day.isoformat()}  {alert.message}", soft_wrap=True)
+
+
+@app.command()
 def risk(person: PersonArg) -> None:
     """Validated risk scores from what the twin holds, with where each input came from."""
     from lifetwin.capabilities.risk import all_scores, gather_inputs

@@ -1,0 +1,178 @@
+"""Early warnings: deviation from the person's own baseline, with a false-alarm budget.
+
+Illness early warning follows the resting-heart-rate approach of Mishra et al. (Nature
+Biomedical Engineering 2020) and Alavi et al. (Nature Medicine 2021): each day's resting
+heart rate is standardized against the person's own recent baseline (median and robust
+spread of the previous ``baseline_days``, leaving out the most recent ``gap_days`` so a
+slowly rising infection does not hide in its own baseline), and a one-sided CuSum of the
+standardized values raises an alert when it crosses a threshold. The threshold comes
+from the false-alarm budget the person sets (alerts per month when healthy), through
+Siegmund's approximation of the CuSum's in-control run length. This is an association
+signal, not a diagnosis.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel
+
+from lifetwin.privacy.consent import Purpose
+from lifetwin.privacy.lineage import Derived, Lineage
+from lifetwin.store.vault import Vault
+
+F64 = npt.NDArray[np.float64]
+
+
+def cusum_threshold(false_alerts_per_month: float, k: float = 0.5) -> float:
+    """The CuSum threshold h whose in-control average run length is 30 / budget days.
+
+    Siegmund: ARL0 ≈ (exp(2k(h + 1.166)) - 2k(h + 1.166) - 1) / (2k²).
+
+    >>> round(cusum_threshold(0.1), 2)
+    3.88
+    """
+    target = 30.0 / false_alerts_per_month
+    low, high = 0.0, 50.0
+    for _ in range(100):
+        h = (low + high) / 2
+        b = 2 * k * (h + 1.166)
+        arl = (math.exp(b) - b - 1) / (2 * k * k)
+        low, high = (h, high) if arl < target else (low, h)
+    return (low + high) / 2
+
+
+def standardized(daily: F64, baseline_days: int = 28, gap_days: int = 7, min_days: int = 14) -> F64:
+    """Each day's value as a robust z-score against the person's earlier baseline."""
+    z = np.full(len(daily), np.nan)
+    for t in range(len(daily)):
+        window = daily[max(0, t - gap_days - baseline_days) : max(0, t - gap_days)]
+        window = window[np.isfinite(window)]
+        if len(window) < min_days or not np.isfinite(daily[t]):
+            continue
+        centre = float(np.median(window))
+        spread = 1.4826 * float(np.median(np.abs(window - centre)))
+        spread = max(spread, 1.0)  # at least 1 bpm, so a very steady baseline is not brittle
+        z[t] = (daily[t] - centre) / spread
+    return z
+
+
+def cusum_alert_days(
+    z: F64, h: float, k: float = 0.5, refractory_days: int = 7
+) -> npt.NDArray[np.bool_]:
+    """True on the days the one-sided CuSum of z crosses h.
+
+    The sum restarts after each alarm, as a CuSum chart does, and no new alarm is raised
+    for ``refractory_days`` (one episode, one alert). Missing days hold the sum.
+    """
+    s = 0.0
+    quiet_until = -1
+    out = np.zeros(len(z), dtype=bool)
+    for t, value in enumerate(z):
+        if np.isfinite(value):
+            s = max(0.0, s + float(value) - k)
+        if s > h:
+            s = 0.0
+            if t > quiet_until:
+                out[t] = True
+                quiet_until = t + refractory_days
+    return out
+
+
+class Alert(BaseModel):
+    kind: str
+    day: date
+    metric: str
+    message: str
+    score: float
+    lineage: Lineage
+
+
+class Notifier(Protocol):
+    """Where alerts go (the service adds webhooks); delivery failures are its own concern."""
+
+    def notify(self, alert: Alert) -> None: ...
+
+
+@dataclass
+class FileNotifier:
+    """Appends each alert as one JSON line to a file the person chose."""
+
+    path: str
+
+    def notify(self, alert: Alert) -> None:
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(alert.model_dump_json() + "\n")
+
+
+def illness_alerts(
+    vault: Vault,
+    *,
+    false_alerts_per_month: float = 0.1,
+    notifiers: Sequence[Notifier] = (),
+) -> list[Alert]:
+    """Run the resting-heart-rate CuSum over the person's history; store and deliver alerts.
+
+    Reads for the forecasting purpose (health forecasts and alerts), so it needs that grant.
+    """
+    series = vault.read_series("resting_heart_rate", purpose=Purpose.FORECASTING)
+    alerts: list[Alert] = []
+    if len(series):
+        local_days = (series.ts_ms // 60_000 + series.columns.tz_min) // 1440
+        first, last = int(local_days.min()), int(local_days.max())
+        daily = np.full(last - first + 1, np.nan)
+        for day, value in zip(local_days.tolist(), series.values.tolist(), strict=True):
+            daily[day - first] = value  # the latest reading of a day wins
+        z = standardized(daily)
+        h = cusum_threshold(false_alerts_per_month)
+        flags = cusum_alert_days(z, h)
+        for index in np.flatnonzero(flags).tolist():
+            day = date(1970, 1, 1) + timedelta(days=first + index)
+            alerts.append(
+                Alert(
+                    kind="illness_early_warning",
+                    day=day,
+                    metric="resting_heart_rate",
+                    message=(
+                        f"Your resting heart rate has been above your own baseline for "
+                        f"several days up to {day.isoformat()} (z {z[index]:+.1f}). This often "
+                        "comes before an infection, but also after alcohol, travel or hard "
+                        "training; it is an association, not a diagnosis."
+                    ),
+                    score=round(float(np.nanmax(z[max(0, index - 3) : index + 1])), 2),
+                    lineage=series.lineage,
+                )
+            )
+    known = {(a["day"], a["kind"]) for a in _stored(vault)}
+    new = [a for a in alerts if (a.day.isoformat(), a.kind) not in known]
+    for alert in new:
+        for notifier in notifiers:
+            notifier.notify(alert)
+    vault.save_derived(
+        Derived(
+            name="alerts:illness_early_warning",
+            kind="alerts",
+            lineage=series.lineage,
+            payload={
+                "alerts": [a.model_dump(mode="json") for a in alerts],
+                "false_alerts_per_month": false_alerts_per_month,
+                "computed": datetime.now(UTC).isoformat(),
+            },
+        )
+    )
+    return alerts
+
+
+def _stored(vault: Vault) -> list[dict[str, object]]:
+    derived = vault.derived("alerts:illness_early_warning")
+    return list(derived.payload.get("alerts", [])) if derived else []
+
+
+def stored_alerts(vault: Vault) -> list[Alert]:
+    return [Alert.model_validate(a) for a in _stored(vault)]
