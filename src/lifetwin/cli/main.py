@@ -787,6 +787,35 @@ def alerts(
 
 
 @app.command()
+def insights(
+    person: PersonArg,
+    fdr: Annotated[
+        float,
+        typer.Option(
+            "--fdr", min=0.001, max=0.5, help="False discovery rate across all pairs tested."
+        ),
+    ] = 0.05,
+    min_days: Annotated[
+        int, typer.Option("--min-days", min=10, help="Fewest days a pair needs.")
+    ] = 28,
+) -> None:
+    """Associations between your daily metrics (lags of 0-2 days), with FDR control."""
+    from lifetwin.capabilities.insights import daily_table, find_insights
+
+    store = _open()
+    table, units = daily_table(store.vault(store.person(person)), min_days=min_days)
+    found = find_insights(table, units, min_days=min_days, fdr=fdr)
+    if not found:
+        out.print(
+            f"No insights at a {fdr:g} false discovery rate from {len(table)} daily "
+            "metrics (they need the twin_core grant and enough days)."
+        )
+        return
+    for insight in found:
+        out.print(f"- {insight.sentence} (q = {insight.q_value:.3g})", soft_wrap=True)
+
+
+@app.command()
 def risk(person: PersonArg) -> None:
     """Validated risk scores from what the twin holds, with where each input came from."""
     from lifetwin.capabilities.risk import all_scores, gather_inputs
