@@ -44,6 +44,9 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/privacy_overhead.py
 	$(BIN)/python benchmarks/apple_health_import.py
 	$(BIN)/python benchmarks/import_throughput.py
+	$(BIN)/python benchmarks/illness_warning.py
+	$(BIN)/python benchmarks/insights.py
+	$(BIN)/python benchmarks/glucose_forecast.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

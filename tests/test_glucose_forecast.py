@@ -1,0 +1,95 @@
+"""Glucose forecasting: the AR2 baseline, the model contract, and a real simulated patient."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import pytest
+
+from lifetwin.capabilities.glucose_forecast import (
+    GlucoseForecaster,
+    ar2_forecast,
+    feature_matrix,
+    targets,
+)
+
+
+def test_ar2_is_nightscouts_formula() -> None:
+    assert ar2_forecast(np.array([140.0, 140.0]), 60) == pytest.approx(140.0)
+    y1, y0 = np.log(100 / 140), np.log(105 / 140)
+    one_step = 140 * np.exp(-0.723 * y1 + 1.716 * y0)
+    assert ar2_forecast(np.array([100.0, 105.0]), 5) == pytest.approx(one_step)
+    assert ar2_forecast(np.array([100.0, 105.0]), 30) > 105
+
+
+def _synthetic(seed: int, n: int = 3000) -> tuple[np.ndarray, ...]:
+    rng = np.random.default_rng(seed)
+    carbs = np.where(rng.random(n) < 0.01, rng.uniform(20, 80, n), 0.0)
+    insulin = np.where(carbs > 0, carbs / 12, 0.0) + 0.05
+    glucose = np.empty(n)
+    glucose[0] = 120
+    cob = iob = 0.0
+    for t in range(1, n):
+        cob = cob * np.exp(-5 / 45) + carbs[t]
+        iob = iob * np.exp(-5 / 75) + insulin[t]
+        glucose[t] = glucose[t - 1] + 0.08 * cob - 1.2 * iob + 0.02 * (120 - glucose[t - 1])
+        glucose[t] += rng.normal(0, 1.0)
+    minutes = np.arange(n) * 5.0
+    return glucose, insulin, carbs, minutes % 1440
+
+
+def test_the_forecaster_beats_persistence_and_its_intervals_cover() -> None:
+    glucose, insulin, carbs, minute = _synthetic(1)
+    x, y = feature_matrix(glucose, insulin, carbs, minute), targets(glucose)
+    model = GlucoseForecaster()
+    model.learn_many(x[:2000], {h: v[:2000] for h, v in y.items()})
+    model.learn_many(x[2000:2400], {h: v[2000:2400] for h, v in y.items()})  # errors for intervals
+    test = np.arange(2400, 2900)
+    truth = glucose[test + 6]
+    predicted = model.predict_many(x[test], glucose[test], 30)
+    assert np.sqrt(np.mean((predicted - truth) ** 2)) < 0.7 * np.sqrt(
+        np.mean((glucose[test] - truth) ** 2)
+    )
+    inside = 0
+    for i in test:
+        (f30, *_rest) = model.predict_one(x[i], float(glucose[i]))
+        inside += f30.low_mg_dl <= glucose[i + 6] <= f30.high_mg_dl
+    assert 0.8 <= inside / len(test) <= 0.97  # nominal 90 %
+
+
+def test_the_model_contract_clone_save_load_explain() -> None:
+    glucose, insulin, carbs, minute = _synthetic(2, 1500)
+    x, y = feature_matrix(glucose, insulin, carbs, minute), targets(glucose)
+    model = GlucoseForecaster(ridge=2.0)
+    model.learn_many(x[:1200], {h: v[:1200] for h, v in y.items()})
+    fresh = model.clone()
+    assert fresh.ridge == 2.0
+    assert fresh.seen == 0
+    assert fresh.predict_one(x[1300], 120.0) == []
+    restored = GlucoseForecaster.from_json(model.to_json())
+    assert restored.predict_one(x[1300], 120.0) == model.predict_one(x[1300], 120.0)
+    parts = model.explain_one(x[1300])[30]
+    (f30, *_rest) = model.predict_one(x[1300], float(glucose[1300]))
+    assert sum(parts.values()) == pytest.approx(f30.value_mg_dl - glucose[1300], abs=0.01)
+    before = model.predict_one(x[1300], 120.0)[0].value_mg_dl
+    model.learn_one(x[1250], {h: float(v[1250]) for h, v in y.items()})  # learns online
+    assert model.seen == restored.seen + 1
+    assert model.predict_one(x[1300], 120.0)[0].value_mg_dl != before
+
+
+def test_on_a_simulated_patient_it_beats_ar2_at_30_minutes() -> None:
+    from lifetwin.services.glucose_sim import simulate
+
+    run = simulate(3, datetime(2026, 1, 1), seed=3, patient="adolescent#002")
+    cgm = run.cgm_mg_dl
+    minutes = (run.times - run.times[0]).astype("timedelta64[m]").astype(float)
+    x, y = feature_matrix(cgm, run.insulin_u, run.carbs_g, minutes % 1440), targets(cgm)
+    split = 2 * 288
+    model = GlucoseForecaster()
+    model.learn_many(x[:split], {h: v[:split] for h, v in y.items()})
+    test = np.arange(split, len(cgm) - 6)
+    truth = cgm[test + 6]
+    ours = model.predict_many(x[test], cgm[test], 30)
+    ar2 = np.array([ar2_forecast(cgm[i - 1 : i + 1], 30) for i in test])
+    assert np.sqrt(np.mean((ours - truth) ** 2)) < np.sqrt(np.mean((ar2 - truth) ** 2))
