@@ -93,3 +93,29 @@ def test_on_a_simulated_patient_it_beats_ar2_at_30_minutes() -> None:
     ours = model.predict_many(x[test], cgm[test], 30)
     ar2 = np.array([ar2_forecast(cgm[i - 1 : i + 1], 30) for i in test])
     assert np.sqrt(np.mean((ours - truth) ** 2)) < np.sqrt(np.mean((ar2 - truth) ** 2))
+
+
+def test_a_person_forecast_is_stored_with_lineage_and_revocation_removes_it(
+    tmp_path: object,
+) -> None:
+    from pathlib import Path
+
+    from lifetwin.capabilities.glucose_forecast import forecast_for_person
+    from lifetwin.services.demo import create_demo
+    from lifetwin.services.home import init_home
+
+    store = init_home(Path(str(tmp_path)) / "home")
+    person = create_demo(store, days=3, seed=4).person
+    vault = store.vault(person)
+    result = forecast_for_person(vault)
+    assert result is not None
+    assert [f.horizon_min for f in result.forecasts] == [30, 60, 120]
+    for item in result.forecasts:
+        assert item.low_mg_dl < item.value_mg_dl < item.high_mg_dl
+    stored = vault.derived("forecast:glucose")
+    assert stored is not None
+    assert stored.lineage.purpose == "forecasting"
+    assert {i.metric for i in stored.lineage.inputs} >= {"glucose", "event:meal"}
+    grant = next(g for g in vault.consents().grants if g.purpose.value == "forecasting")
+    assert "forecast:glucose" in vault.revoke(grant.id)
+    assert forecast_for_person(vault) is None  # nothing may be read for forecasting now

@@ -219,3 +219,88 @@ def targets(cgm: F64, horizons: tuple[int, ...] = HORIZONS_MIN) -> dict[int, F64
         future[:-steps] = cgm[steps:]
         out[horizon] = future - cgm
     return out
+
+
+@dataclass
+class PersonForecast:
+    last_reading_ms: int
+    last_mg_dl: float
+    forecasts: list[Forecast]
+    trained_steps: int
+    hypo_warning: bool
+
+
+def forecast_for_person(vault: Any) -> PersonForecast | None:
+    """Fit the person's forecaster on their CGM, insulin and meals and forecast from now.
+
+    Reads for the forecasting purpose; stores the result with its lineage. None when
+    there are fewer than two days of CGM to learn from.
+    """
+    from lifetwin.core.model import Event, Quality
+    from lifetwin.privacy.consent import Purpose
+    from lifetwin.privacy.lineage import Derived
+
+    purpose = Purpose.FORECASTING
+    series = vault.read_series("glucose", purpose=purpose)
+    keep = (series.columns.quality & int(Quality.CALIBRATION)) == 0
+    ts, values = series.ts_ms[keep], series.values[keep]
+    if len(ts) < 2 * 288:
+        return None
+    step_ms = STEP_MIN * 60_000
+    start = int(ts[0]) // step_ms * step_ms
+    n = (int(ts[-1]) - start) // step_ms + 1
+    grid = np.full(n, np.nan)
+    grid[(ts - start) // step_ms] = values
+    known = np.flatnonzero(np.isfinite(grid))
+    grid = np.interp(np.arange(n), known, grid[known])  # fill short sensor gaps
+    insulin = np.zeros(n)
+    carbs = np.zeros(n)
+    lineage = series.lineage
+    delivered = vault.read_series("insulin_delivered", purpose=purpose)
+    if len(delivered):
+        index = (delivered.ts_ms - start) // step_ms
+        ok = (index >= 0) & (index < n)
+        np.add.at(insulin, index[ok], delivered.values[ok])
+        lineage = lineage.merge(delivered.lineage)
+    for name, target, key in (
+        ("event:insulin", insulin, "insulin_u"),
+        ("event:meal", carbs, "carbs_g"),
+    ):
+        if name == "event:insulin" and len(delivered):
+            continue  # doses are already in the delivered series
+        records = vault.read_records(name, purpose=purpose)
+        lineage = lineage.merge(records.lineage)
+        for event in records:
+            if isinstance(event, Event) and isinstance(event.details.get(key), int | float):
+                i = (int(event.start.timestamp() * 1000) - start) // step_ms
+                if 0 <= i < n:
+                    target[i] += float(event.details[key])
+    local_offset = int(series.columns.tz_min[keep][-1])
+    minutes = (start // 60_000 + local_offset + np.arange(n) * STEP_MIN) % 1440
+    x = feature_matrix(grid, insulin, carbs, minutes.astype(float))
+    model = GlucoseForecaster()
+    future = targets(grid)
+    split = int(n * 0.8)  # the last fifth is learned after being forecast: honest intervals
+    model.learn_many(x[:split], {h: v[:split] for h, v in future.items()})
+    model.learn_many(x[split:], {h: v[split:] for h, v in future.items()})
+    forecasts = model.predict_one(x[-1], float(grid[-1]))
+    result = PersonForecast(
+        int(ts[-1]),
+        float(values[-1]),
+        forecasts,
+        model.seen,
+        any(f.value_mg_dl < 70 for f in forecasts if f.horizon_min <= 60),
+    )
+    vault.save_derived(
+        Derived(
+            name="forecast:glucose",
+            kind="forecast",
+            lineage=lineage,
+            payload={
+                "from_ms": result.last_reading_ms,
+                "model": model.to_json(),
+                "forecasts": [f.__dict__ for f in forecasts],
+            },
+        )
+    )
+    return result

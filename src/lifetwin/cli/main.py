@@ -816,6 +816,48 @@ def insights(
 
 
 @app.command()
+def forecast(
+    person: PersonArg,
+    metric_code: Annotated[str, typer.Option("--metric", "-m", help="What to forecast.")] = (
+        "glucose"
+    ),
+    horizon: Annotated[
+        int | None, typer.Option("--horizon", help="Only this horizon in minutes (30, 60 or 120).")
+    ] = None,
+) -> None:
+    """Forecast glucose 30, 60 and 120 minutes ahead with 90 % intervals (decision support)."""
+    from lifetwin.capabilities.glucose_forecast import HORIZONS_MIN, forecast_for_person
+
+    if metric(metric_code).code != "glucose":
+        raise LifeTwinError("Forecasts exist for glucose only so far.")
+    if horizon is not None and horizon not in HORIZONS_MIN:
+        raise LifeTwinError("The horizon must be 30, 60 or 120 minutes.")
+    store = _open()
+    who = store.person(person)
+    result = forecast_for_person(store.vault(who))
+    if result is None:
+        out.print(
+            f"Not enough CGM data for {who.name} to forecast (two days are needed, "
+            "and a forecasting grant)."
+        )
+        return
+    when = datetime.fromtimestamp(result.last_reading_ms / 1000, UTC)
+    out.print(
+        f"Last reading {_fmt_time(when)} UTC: {result.last_mg_dl:g} mg/dL "
+        f"(model learned from {result.trained_steps:,} five-minute steps)"
+    )
+    for item in result.forecasts:
+        if horizon is None or item.horizon_min == horizon:
+            out.print(
+                f"  in {item.horizon_min} min: {item.value_mg_dl:.0f} mg/dL "
+                f"(90 % interval {item.low_mg_dl:.0f} to {item.high_mg_dl:.0f})"
+            )
+    if result.hypo_warning:
+        out.print("[bold red]A low (below 70 mg/dL) is forecast within the hour.[/bold red]")
+    out.print("Decision support, not a dosing instruction.")
+
+
+@app.command()
 def risk(person: PersonArg) -> None:
     """Validated risk scores from what the twin holds, with where each input came from."""
     from lifetwin.capabilities.risk import all_scores, gather_inputs
