@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -64,3 +66,25 @@ def master() -> MasterKey:
 @pytest.fixture
 def store(backend: Backend, master: MasterKey) -> Store:
     return Store.initialize(backend, master)
+
+
+Cli = Callable[..., "subprocess.CompletedProcess[str]"]
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    """Run `lifetwin ARGS` in a fresh home, as a separate process, as a person would."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIFETWIN_")}
+    env |= {"LIFETWIN_HOME": str(tmp_path / "cli-home"), "COLUMNS": "200"}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "lifetwin", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
+
+    return run

@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import math
 import statistics
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -85,22 +87,7 @@ def test_an_empty_series_is_an_empty_report() -> None:
     assert empty.mean_mg_dl is None
 
 
-def test_the_cgm_command(tmp_path: Path) -> None:
-    import os
-    import subprocess
-    import sys
-
-    env = {**os.environ, "LIFETWIN_HOME": str(tmp_path / "home"), "COLUMNS": "200"}
-
-    def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "lifetwin", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-        )
-
+def test_the_cgm_command(cli: Callable[..., Any]) -> None:
     cli("init")
     cli("person", "add", "Joe")
     assert "No CGM readings" in cli("cgm", "Joe").stdout

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -109,22 +111,7 @@ def test_outside_the_validated_age_range_the_score_is_refused(store: Store) -> N
     assert pce.refused == "validated only for ages 40-79; the person is 24"
 
 
-def test_risk_from_the_command_line(tmp_path: Path) -> None:
-    import os
-    import subprocess
-    import sys
-
-    env = {**os.environ, "LIFETWIN_HOME": str(tmp_path / "home"), "COLUMNS": "200"}
-
-    def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "lifetwin", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-        )
-
+def test_risk_from_the_command_line(cli: Callable[..., Any]) -> None:
     cli("init")
     cli("person", "add", "Zed")
     cli("consent", "grant", "Zed", "--scope", "all", "--purpose", "twin_core")

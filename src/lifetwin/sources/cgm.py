@@ -61,6 +61,34 @@ def _glucose(raw: str, unit: str) -> tuple[float, Quality] | None:
     return float(text.replace(",", ".")), Quality.NONE
 
 
+def _reading(
+    raw: str,
+    unit: str,
+    calibration: bool,
+    start: datetime,
+    source: str,
+    device: str | None,
+    provenance: Provenance,
+) -> Observation | None:
+    """One glucose reading from a CSV cell ("Low"/"High" kept at the sensor's limits)."""
+    parsed = _glucose(raw, unit)
+    if parsed is None:
+        return None
+    value, quality = parsed
+    if calibration:
+        quality |= Quality.CALIBRATION
+    return Observation(
+        metric="glucose",
+        value=value,
+        unit="mg/dL" if quality & Quality.SENSOR_LIMIT else unit,
+        start=start,
+        source=source,
+        device=device,
+        provenance=provenance,
+        quality=quality,
+    )
+
+
 class DexcomClarityConnector:
     name = "dexcom_clarity"
     description = "Dexcom Clarity CSV export (EGV, calibrations, insulin, carbs)"
@@ -116,22 +144,17 @@ class DexcomClarityConnector:
             source = options.source or "Dexcom Clarity"
             try:
                 if kind in ("EGV", "Calibration"):
-                    reading = _glucose(cells[glucose_col], unit)
-                    if reading is None:
-                        continue
-                    value, quality = reading
-                    if kind == "Calibration":
-                        quality |= Quality.CALIBRATION
-                    yield Observation(
-                        metric="glucose",
-                        value=value,
-                        unit="mg/dL" if quality & Quality.SENSOR_LIMIT else unit,
-                        start=start,
-                        source=source,
-                        device=device or None,
-                        provenance=provenance,
-                        quality=quality,
+                    reading = _reading(
+                        cells[glucose_col],
+                        unit,
+                        kind == "Calibration",
+                        start,
+                        source,
+                        device or None,
+                        provenance,
                     )
+                    if reading is not None:
+                        yield reading
                 elif kind == "Insulin":
                     amount = float(cells[col["Insulin Value (u)"]])
                     subtype = cells[col["Event Subtype"]].strip() or "insulin"
@@ -234,22 +257,9 @@ class LibreViewConnector:
                     raw = cell(
                         {"0": "Historic Glucose", "1": "Scan Glucose", "2": "Strip Glucose"}[kind]
                     )
-                    reading = _glucose(raw, unit)
-                    if reading is None:
-                        continue
-                    value, quality = reading
-                    if kind == "2":
-                        quality |= Quality.CALIBRATION
-                    yield Observation(
-                        metric="glucose",
-                        value=value,
-                        unit="mg/dL" if quality & Quality.SENSOR_LIMIT else unit,
-                        start=start,
-                        source=source,
-                        device=device,
-                        provenance=provenance,
-                        quality=quality,
-                    )
+                    reading = _reading(raw, unit, kind == "2", start, source, device, provenance)
+                    if reading is not None:
+                        yield reading
                 elif kind == "4":  # insulin
                     for label, kind_name in (
                         ("Rapid-Acting Insulin", "rapid"),
