@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/illness_warning.py
 	$(BIN)/python benchmarks/insights.py
 	$(BIN)/python benchmarks/glucose_forecast.py
+	$(BIN)/python benchmarks/twin_speed.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -709,6 +709,46 @@ def maintain() -> None:
 
 
 @app.command()
+def twin(
+    person: PersonArg,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Show the twin as it was before this date (YYYY-MM-DD)."),
+    ] = None,
+) -> None:
+    """The twin's state: each metric's latest value against the person's own baselines."""
+    from lifetwin.capabilities.twin_state import TwinState, refresh_twin
+
+    store = _open()
+    who = store.person(person)
+    vault = store.vault(who)
+    if as_of:
+        state = TwinState.build(vault, _when(as_of))
+        out.print(f"{who.name}'s twin as of {as_of} (rebuilt from the data before it)")
+    else:
+        state, learned = refresh_twin(vault)
+        out.print(f"{who.name}'s twin ({learned:,} new observations learned)")
+    if not state.overall:
+        out.print("The twin has no data it may use (it needs the twin_core grant).")
+        return
+    table = Table("metric", "latest", "usual now (centre ± spread)", "z", "overall", "n")
+    for code in sorted(state.overall):
+        ts_ms, value, tz_min = state.latest[code]
+        slot = state.hourly[code].get(TwinState.slot(ts_ms, tz_min))
+        overall = state.overall[code]
+        z = slot.z(value) if slot else None
+        table.add_row(
+            code,
+            f"{value:g}",
+            f"{slot.centre:.4g} ± {slot.spread:.3g}" if slot else "",
+            f"{z:+.1f}" if z is not None else "",
+            f"{overall.centre:.4g} ± {overall.spread:.3g}",
+            f"{overall.n:,}",
+        )
+    out.print(table)
+
+
+@app.command()
 def cgm(
     person: PersonArg,
     since: Annotated[str | None, typer.Option(help="From this date (YYYY-MM-DD).")] = None,
