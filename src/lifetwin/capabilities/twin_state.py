@@ -56,9 +56,12 @@ class Baseline:
 
     def z(self, value: float) -> float | None:
         """The robust z-score of a value (None until there is a spread to compare with)."""
-        if self.n < 5 or self.spread <= 0:
+        # A near-constant stream (a basal rate) has almost no spread: floor it at 1 % of
+        # the level so ordinary changes do not read as extreme.
+        spread = max(self.spread, 0.01 * abs(self.centre))
+        if self.n < 5 or spread <= 0:
             return None
-        return (value - self.centre) / (1.4826 * self.spread)
+        return (value - self.centre) / (1.4826 * spread)
 
     def as_dict(self) -> dict[str, Any]:
         return {"centre": self.centre, "spread": self.spread, "n": self.n, "warm": self._warm}

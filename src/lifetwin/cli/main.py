@@ -746,6 +746,11 @@ def twin(
             f"{overall.n:,}",
         )
     out.print(table)
+    if not as_of:
+        from lifetwin.capabilities.measures import derived_measures
+
+        for key, value in derived_measures(vault).items():
+            out.print(f"{key.replace('_', ' ')}: {value}", markup=False)
 
 
 @app.command()
