@@ -80,3 +80,29 @@ def test_alerts_are_stored_delivered_once_and_need_the_forecasting_grant(
 @pytest.mark.parametrize("budget", [0.05, 1.0])
 def test_thresholds_are_finite(budget: float) -> None:
     assert 0 < cusum_threshold(budget) < 50
+
+
+def test_an_unusual_latest_value_is_flagged_within_the_budget(store: Store) -> None:
+    from lifetwin.capabilities.early_warning import deviation_alerts, deviation_threshold
+
+    assert deviation_threshold(0.5, 30) > deviation_threshold(2.0, 30)
+    rng = np.random.default_rng(9)
+    values = (58 + rng.normal(0, 1.0, 120)).round()
+    _daily_rhr(store, values.tolist())
+    vault = store.vault(store.person("Ada"))
+    vault.grant(Scope.parse("all"), Purpose.FORECASTING)
+    assert deviation_alerts(vault) == []
+    day = (T0_DAY + 120) * DAY_MS + 7 * 3_600_000
+    one = np.zeros(1, dtype=np.int64)
+    vault.write_columns(
+        "resting_heart_rate",
+        "watch",
+        None,
+        "bpm",
+        Columns(one + day, one, np.array([75.0]), one, one, one, one),
+    )
+    (alert,) = deviation_alerts(vault)
+    assert alert.kind == "deviation"
+    assert alert.metric == "resting_heart_rate"
+    assert alert.score > 3
+    assert "unusually high" in alert.message

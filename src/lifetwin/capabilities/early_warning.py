@@ -176,3 +176,68 @@ def _stored(vault: Vault) -> list[dict[str, object]]:
 
 def stored_alerts(vault: Vault) -> list[Alert]:
     return [Alert.model_validate(a) for a in _stored(vault)]
+
+
+def deviation_threshold(false_alerts_per_month: float, observations_per_month: float) -> float:
+    """The |z| above which a value is flagged, so a normally-behaved stream raises about
+    ``false_alerts_per_month`` false alerts (two-sided normal tail).
+
+    >>> round(deviation_threshold(1.0, 30.0), 2)
+    2.13
+    """
+    from scipy.stats import norm
+
+    p = min(1.0, false_alerts_per_month / max(observations_per_month, 1.0))
+    return float(norm.ppf(1 - p / 2))
+
+
+def deviation_alerts(
+    vault: Vault, *, false_alerts_per_month: float = 1.0, notifiers: Sequence[Notifier] = ()
+) -> list[Alert]:
+    """Flag each metric whose newest value is far from the person's own baseline for that
+    hour of the week, with a per-metric false-alarm budget. Reads for forecasting."""
+    from lifetwin.capabilities.twin_state import TwinState
+
+    state = TwinState()
+    lineage: Lineage | None = None
+    for code in sorted({s.metric for s in vault.streams() if s.numeric}):
+        series = vault.read_series(code, purpose=Purpose.FORECASTING)
+        lineage = series.lineage if lineage is None else lineage.merge(series.lineage)
+        for t, z, v in zip(
+            series.ts_ms.tolist(),
+            series.columns.tz_min.tolist(),
+            series.values.tolist(),
+            strict=True,
+        ):
+            state.learn_one(code, t, z, v)
+    found: list[Alert] = []
+    for code, (ts_ms, value, tz_min) in sorted(state.latest.items()):
+        baseline = state.hourly[code].get(TwinState.slot(ts_ms, tz_min))
+        overall = state.overall[code]
+        if baseline is None or baseline.n < 8:
+            continue
+        first_ms = state.first_ms[code]
+        per_month = overall.n / max(1.0, (ts_ms - first_ms) / 86_400_000) * 30
+        z = baseline.z(value)
+        limit = deviation_threshold(false_alerts_per_month, per_month)
+        if z is not None and abs(z) > limit and lineage is not None:
+            day = datetime.fromtimestamp(ts_ms / 1000, UTC).date()
+            found.append(
+                Alert(
+                    kind="deviation",
+                    day=day,
+                    metric=code,
+                    score=round(z, 2),
+                    lineage=lineage,
+                    message=(
+                        f"Your latest {code.replace('_', ' ')} ({value:g}) is unusually "
+                        f"{'high' if z > 0 else 'low'} for you at this hour of the week "
+                        f"(z {z:+.1f}, your usual {baseline.centre:.4g}). An observation, "
+                        "not a diagnosis."
+                    ),
+                )
+            )
+    for alert in found:
+        for notifier in notifiers:
+            notifier.notify(alert)
+    return found

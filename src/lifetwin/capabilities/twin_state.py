@@ -80,6 +80,7 @@ class TwinState:
     # metric -> (ms, value, local offset in minutes) of the newest observation
     latest: dict[str, tuple[int, float, int]] = field(default_factory=dict)
     seen_until_ms: dict[str, int] = field(default_factory=dict)
+    first_ms: dict[str, int] = field(default_factory=dict)
 
     @staticmethod
     def slot(ts_ms: int, tz_min: int) -> int:
@@ -95,6 +96,7 @@ class TwinState:
         if metric not in self.latest or ts_ms >= self.latest[metric][0]:
             self.latest[metric] = (ts_ms, value, tz_min)
         self.seen_until_ms[metric] = max(self.seen_until_ms.get(metric, ts_ms), ts_ms)
+        self.first_ms[metric] = min(self.first_ms.get(metric, ts_ms), ts_ms)
 
     def update(self, vault: Vault, as_of: datetime | None = None) -> int:
         """Learn the observations not yet seen (up to ``as_of``); return how many."""
@@ -145,6 +147,7 @@ class TwinState:
             },
             latest={m: (int(v[0]), float(v[1]), int(v[2])) for m, v in raw["latest"].items()},
             seen_until_ms={m: int(v) for m, v in raw["seen_until_ms"].items()},
+            first_ms={m: int(v) for m, v in raw.get("first_ms", {}).items()},
         )
 
 

@@ -809,23 +809,37 @@ def alerts(
             "--budget",
             min=0.01,
             max=10.0,
-            help="False alerts per healthy month you accept (lower: fewer, later alerts).",
+            help="Illness warning: false alerts per healthy month you accept.",
         ),
     ] = 0.1,
+    deviation_budget: Annotated[
+        float,
+        typer.Option(
+            "--deviation-budget",
+            min=0.01,
+            max=30.0,
+            help="Unusual values: false alerts per metric per month you accept.",
+        ),
+    ] = 1.0,
     notify_file: Annotated[
         Path | None,
         typer.Option("--notify-file", help="Also append new alerts as JSON lines to this file."),
     ] = None,
 ) -> None:
-    """Early warnings: the resting-heart-rate illness signal, checked now and listed."""
-    from lifetwin.capabilities.early_warning import FileNotifier, illness_alerts
+    """Early warnings: the resting-heart-rate illness signal and unusual latest values."""
+    from lifetwin.capabilities.early_warning import (
+        FileNotifier,
+        deviation_alerts,
+        illness_alerts,
+    )
 
     store = _open()
     vault = store.vault(store.person(person))
     notifiers = [FileNotifier(str(notify_file))] if notify_file else []
     found = illness_alerts(vault, false_alerts_per_month=budget, notifiers=notifiers)
+    found += deviation_alerts(vault, false_alerts_per_month=deviation_budget, notifiers=notifiers)
     if not found:
-        out.print("No early warnings. (They need resting heart rate and a forecasting grant.)")
+        out.print("No early warnings. (They need data and a forecasting grant.)")
         return
     for alert in found:
         out.print(f"{alert.day.isoformat()}  {alert.message}", soft_wrap=True)

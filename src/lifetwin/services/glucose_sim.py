@@ -96,6 +96,7 @@ def simulate(
         cgm_mg_dl=frame["CGM"].to_numpy(dtype=np.float64),
         blood_glucose_mg_dl=frame["BG"].to_numpy(dtype=np.float64),
         carbs_g=np.nan_to_num(frame["CHO"].to_numpy(dtype=np.float64)) * sample_min,
-        insulin_u=np.nan_to_num(frame["insulin"].to_numpy(dtype=np.float64)) * sample_min,
+        # The last step has no action yet: its insulin is the rate before it (basal goes on).
+        insulin_u=frame["insulin"].ffill().to_numpy(dtype=np.float64) * sample_min,
         sample_min=sample_min,
     )

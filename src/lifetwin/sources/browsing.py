@@ -352,7 +352,7 @@ class MediaHistoryConnector:
                             line,
                             f"{row['Title']}|{row['Date']}",
                         )
-                except (KeyError, ValueError) as exc:
+                except (KeyError, ValueError, TypeError) as exc:  # TypeError: a short row
                     yield Problem(
                         file=path.name, line=line, reason=f"the row cannot be read ({exc})"
                     )

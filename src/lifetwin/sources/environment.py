@@ -120,7 +120,7 @@ class SmartHomeConnector:
                 try:
                     value = float(row["state"])
                     start = parse_time(row["last_changed"], "iso", UTC)
-                except (ValueError, KeyError) as exc:
+                except (ValueError, KeyError, TypeError) as exc:
                     yield Problem(
                         file=path.name, line=line, reason=f"the row cannot be read ({exc})"
                     )

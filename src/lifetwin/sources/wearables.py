@@ -258,7 +258,7 @@ def _fitbit_csv(path: Path, tz: tzinfo, source: str, options: ReadOptions) -> It
                             source=source,
                             provenance=Provenance(file=path.name, line=line),
                         )
-                except (KeyError, ValueError) as exc:
+                except (KeyError, ValueError, TypeError, AttributeError) as exc:
                     yield Problem(file=path.name, reason=f"a row cannot be read ({exc})")
     except UnicodeDecodeError:
         yield Problem(file=path.name, reason="the file is not UTF-8 text; pass --encoding")
