@@ -48,7 +48,7 @@ def _db(home: Path) -> sqlite3.Connection:
 def test_every_access_is_in_the_log_without_personal_values(home: Path) -> None:
     store = open_home(home)
     vault = store.vault(store.person("Ada"))
-    entries = store.audit.entries(vault.person.id, vault._keys)
+    entries = vault.audit_entries()
     actions = [e.action for e in entries]
     assert actions[:5] == ["create", "write", "grant", "read", "revoke"]
     read = entries[3]

@@ -598,7 +598,7 @@ def audit_show(
     store = _open()
     vault = store.vault(store.person(person))
     table = Table("#", "when", "who", "action", "purpose", "what")
-    for e in store.audit.entries(vault.person.id, vault._keys)[-limit:]:
+    for e in vault.audit_entries()[-limit:]:
         when = datetime.fromtimestamp(e.ts_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
         what = ", ".join(
             f"{k}={v}" for k, v in (e.details or {}).items() if v not in (None, [], ())

@@ -136,7 +136,7 @@ def export_person(
         name = None if recipient else person.name
         tmp.write_text(json.dumps(fhir_bundle(items, subject, name), indent=1), encoding="utf-8")
     tmp.replace(out)  # never a half-written export under the real name
-    vault._log(
+    vault.log_event(
         "export",
         purpose.value,
         format=fmt,

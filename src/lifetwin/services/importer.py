@@ -105,6 +105,9 @@ class _Batch:
     """Everything read since the last commit."""
 
     def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
         self.streams: dict[tuple[str, str, str | None, str], _StreamBuffer] = {}
         self.records: list[Observation | Event] = []
         self.quarantine: list[Quarantined] = []
@@ -131,7 +134,7 @@ class _Batch:
         summary.stored += counts.added
         summary.duplicates += counts.duplicates
         summary.changed += counts.changed
-        self.__init__()  # type: ignore[misc]
+        self.clear()
 
 
 def file_digest(path: Path) -> str:

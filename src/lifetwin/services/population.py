@@ -50,7 +50,9 @@ def population_table(
                 "count": len(series),
             }
         )
-        vault._log("release", Purpose.RESEARCH.value, metric=code, recipient=RESEARCH_RECIPIENT)
+        vault.log_event(
+            "release", Purpose.RESEARCH.value, metric=code, recipient=RESEARCH_RECIPIENT
+        )
     rules = {
         "birth_year": lambda d: birth_year(d) if d else None,
         "region": lambda p: postcode_prefix(str(p), 2) if p else None,

@@ -44,7 +44,7 @@ def access_report(store: Store, person: Person) -> dict[str, Any]:
             }
         )
     ledger = vault.consents()
-    entries = store.audit.entries(person.id, vault._keys)
+    entries = vault.audit_entries()
     received: list[dict[str, Any]] = []
     for entry in entries:
         details = entry.details or {}
@@ -104,7 +104,7 @@ def access_report(store: Store, person: Person) -> dict[str, Any]:
         "accesses": dict(Counter(f"{e.action}:{e.purpose or '-'}" for e in entries)),
         "audit_intact": store.audit.verify(person.id) is None,
     }
-    vault._log("report", Purpose.SELF_ACCESS.value)
+    vault.log_event("report", Purpose.SELF_ACCESS.value)
     return report
 
 

@@ -33,7 +33,7 @@ DEFAULT_RULES = (
 
 
 def retention_rules(vault: Vault) -> list[RetentionRule]:
-    raw = vault._state_get("retention")
+    raw = vault.get_state("retention")
     if raw is None:
         return list(DEFAULT_RULES)
     return [RetentionRule.model_validate(r) for r in json.loads(raw)]
@@ -44,8 +44,8 @@ def set_retention_rule(vault: Vault, metric_code: str, keep_raw_days: int) -> No
     rules = [r for r in retention_rules(vault) if r.metric != code]
     rules.append(RetentionRule(metric=code, keep_raw_days=keep_raw_days))
     with vault.backend.transaction():
-        vault._state_put("retention", json.dumps([r.model_dump() for r in rules]).encode())
-        vault._log("retention_rule", metric=code, keep_raw_days=keep_raw_days)
+        vault.put_state("retention", json.dumps([r.model_dump() for r in rules]).encode())
+        vault.log_event("retention_rule", metric=code, keep_raw_days=keep_raw_days)
 
 
 @dataclass
@@ -92,12 +92,11 @@ def _summarize_old(
     unit: str,
     cutoff_day: int,
 ) -> tuple[int, int]:
-    rows = vault.backend.block_get(vault.person.id, stream_id, -(10**6), cutoff_day - 1)
-    if not rows:
+    blocks = vault.raw_blocks(stream_id, -(10**6), cutoff_day - 1)
+    if not blocks:
         return 0, 0
     days, means, counts = [], [], 0
-    for day, sealed in rows:
-        block = vault._open_block(stream_id, day, sealed)
+    for day, block in blocks:
         days.append(day)
         means.append(float(np.round(block.value.mean(), 6)))
         counts += len(block)
@@ -109,7 +108,7 @@ def _summarize_old(
     with vault.backend.transaction():
         vault.write_columns(code, f"{source} (daily)", device, unit, daily)
         vault.backend.block_delete(vault.person.id, stream_id, -(10**6), cutoff_day - 1)
-        vault._log(
+        vault.log_event(
             "retention", metric=code, raw_removed=counts, daily_written=n, before_day=cutoff_day
         )
     return counts, n

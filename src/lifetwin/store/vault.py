@@ -322,7 +322,8 @@ class Vault:
         self.audit = audit
         self.actor = actor
 
-    def _log(self, action: str, purpose: str = "", **details: Any) -> None:
+    def log_event(self, action: str, purpose: str = "", **details: Any) -> None:
+        """Append an entry to the person's audit chain (details are sealed)."""
         self.audit.append(
             self.person.id,
             action,
@@ -406,7 +407,7 @@ class Vault:
                 rows.append((day, self._keys.seal(encode(merged), aad)))
             if rows:
                 self.backend.block_put(self.person.id, stream_id, rows)
-            self._log(
+            self.log_event(
                 "write",
                 metric=metric_code,
                 source=source,
@@ -431,7 +432,7 @@ class Vault:
         return ConsentLedger.model_validate_json(self._keys.open(sealed, self._aad(b"state", tag)))
 
     def _save_consents(self, ledger: ConsentLedger) -> None:
-        self._state_put("consent", ledger.model_dump_json().encode())
+        self.put_state("consent", ledger.model_dump_json().encode())
 
     def grant(
         self,
@@ -454,7 +455,7 @@ class Vault:
                 at=at,
             )
             self._save_consents(ledger)
-            self._log(
+            self.log_event(
                 "grant",
                 purpose.value,
                 grant=made.id,
@@ -475,12 +476,14 @@ class Vault:
             ledger = self.consents()
             revoked = ledger.revoke(grant_id, at)
             self._save_consents(ledger)
-            self._log("revoke", revoked.purpose.value, grant=grant_id, scope=str(revoked.scope))
+            self.log_event(
+                "revoke", revoked.purpose.value, grant=grant_id, scope=str(revoked.scope)
+            )
             removed = [d.name for d in self.derived_all() if grant_id in d.lineage.grants]
             for name in removed:
                 self.delete_derived(name)
             if removed:
-                self._log("invalidate", revoked.purpose.value, grant=grant_id, derived=removed)
+                self.log_event("invalidate", revoked.purpose.value, grant=grant_id, derived=removed)
         return removed
 
     def _allowed(
@@ -534,7 +537,7 @@ class Vault:
         lineage = Lineage(
             purpose=Purpose(purpose).value, recipient=recipient, grants=grants, inputs=tuple(inputs)
         )
-        self._log(
+        self.log_event(
             "read",
             lineage.purpose,
             metric=m.code,
@@ -624,7 +627,7 @@ class Vault:
                 sealed = self._keys.seal(plain, self._aad(b"record", tag))
                 rows.append((stream_id, start_ms // DAY_MS, tag, sealed))
             added = self.backend.record_put(self.person.id, rows) if rows else 0
-            self._log("write", records=len(rows), added=added)
+            self.log_event("write", records=len(rows), added=added)
         return WriteCounts(added=added, duplicates=len(rows) - added)
 
     def read_records(
@@ -666,7 +669,7 @@ class Vault:
         lineage = Lineage(
             purpose=Purpose(purpose).value, recipient=recipient, grants=grants, inputs=tuple(inputs)
         )
-        self._log(
+        self.log_event(
             "read",
             lineage.purpose,
             metric=name,
@@ -692,14 +695,14 @@ class Vault:
             return 0
         with self.backend.transaction():
             added = self.backend.quarantine_put(self.person.id, rows)
-            self._log("quarantine", count=len(rows), added=added)
+            self.log_event("quarantine", count=len(rows), added=added)
         return added
 
     def quarantined(self, *, purpose: Purpose) -> list[Quarantined]:
         """Values kept aside; only the person's own view sees them."""
         if Purpose(purpose) is not Purpose.SELF_ACCESS:
             return []
-        self._log("read", Purpose.SELF_ACCESS.value, what="quarantine")
+        self.log_event("read", Purpose.SELF_ACCESS.value, what="quarantine")
         return [
             Quarantined.model_validate_json(self._keys.open(sealed, self._aad(b"quar", tag)))
             for tag, sealed in self.backend.quarantine_get(self.person.id)
@@ -708,22 +711,22 @@ class Vault:
     # -- profile: facts about the person that are not measurements -------------
     def profile(self) -> dict[str, Any]:
         """Birth date, sex, postcode and the like, as the person gave them."""
-        raw = self._state_get("profile")
+        raw = self.get_state("profile")
         return {} if raw is None else dict(json.loads(raw))
 
     def set_profile(self, **facts: Any) -> None:
         merged = {**self.profile(), **{k: v for k, v in facts.items() if v is not None}}
         with self.backend.transaction():
-            self._state_put("profile", json.dumps(merged, default=str).encode())
-            self._log("write", what="profile", fields=sorted(facts))
+            self.put_state("profile", json.dumps(merged, default=str).encode())
+            self.log_event("write", what="profile", fields=sorted(facts))
 
     # -- rectification -----------------------------------------------------------
     def corrections(self) -> list[Correction]:
-        raw = self._state_get("corrections")
+        raw = self.get_state("corrections")
         return [] if raw is None else [Correction.model_validate(c) for c in json.loads(raw)]
 
     def _corrected_times(self, stream_id: bytes) -> set[int]:
-        raw = self._state_get("corrections")
+        raw = self.get_state("corrections")
         if raw is None:
             return set()
         return {c["start_ms"] for c in json.loads(raw) if c["stream"] == stream_id.hex()}
@@ -785,11 +788,11 @@ class Vault:
                     at=datetime.now(UTC),
                 )
                 listed = [c.model_dump(mode="json") for c in self.corrections()]
-                self._state_put(
+                self.put_state(
                     "corrections",
                     json.dumps([*listed, correction.model_dump(mode="json")]).encode(),
                 )
-                self._log(
+                self.log_event(
                     "rectify", Purpose.SELF_ACCESS.value, metric=m.code, removed=corrected is None
                 )
                 return correction
@@ -801,28 +804,29 @@ class Vault:
     def _state_tag(self, name: str) -> bytes:
         return self._keys.tag(b"state|" + name.encode())
 
-    def _state_put(self, name: str, plain: bytes) -> None:
+    def put_state(self, name: str, plain: bytes) -> None:
+        """Store a small sealed value of this person under a name."""
         tag = self._state_tag(name)
         self.backend.state_put(
             self.person.id, tag, self._keys.seal(plain, self._aad(b"state", tag))
         )
 
-    def _state_get(self, name: str) -> bytes | None:
+    def get_state(self, name: str) -> bytes | None:
         tag = self._state_tag(name)
         sealed = self.backend.state_get(self.person.id, tag)
         return None if sealed is None else self._keys.open(sealed, self._aad(b"state", tag))
 
     def _derived_names(self) -> list[str]:
-        raw = self._state_get("derived-index")
+        raw = self.get_state("derived-index")
         return [] if raw is None else list(json.loads(raw))
 
     def save_derived(self, derived: Derived) -> None:
         with self.backend.transaction():
-            self._state_put("derived|" + derived.name, derived.model_dump_json().encode())
+            self.put_state("derived|" + derived.name, derived.model_dump_json().encode())
             names = self._derived_names()
             if derived.name not in names:
-                self._state_put("derived-index", json.dumps([*names, derived.name]).encode())
-            self._log(
+                self.put_state("derived-index", json.dumps([*names, derived.name]).encode())
+            self.log_event(
                 "derive",
                 derived.lineage.purpose,
                 name=derived.name,
@@ -831,7 +835,7 @@ class Vault:
             )
 
     def derived(self, name: str) -> Derived | None:
-        raw = self._state_get("derived|" + name)
+        raw = self.get_state("derived|" + name)
         return None if raw is None else Derived.model_validate_json(raw)
 
     def derived_all(self) -> list[Derived]:
@@ -841,7 +845,19 @@ class Vault:
         with self.backend.transaction():
             self.backend.state_delete(self.person.id, self._state_tag("derived|" + name))
             names = [n for n in self._derived_names() if n != name]
-            self._state_put("derived-index", json.dumps(names).encode())
+            self.put_state("derived-index", json.dumps(names).encode())
+
+    def audit_entries(self) -> list[Any]:
+        """This person's audit entries with their details opened."""
+        return self.audit.entries(self.person.id, self._keys)
+
+    def raw_blocks(self, stream_id: bytes, day_lo: int, day_hi: int) -> list[tuple[int, Columns]]:
+        """Decoded blocks of one stream by UTC day (for maintenance jobs, not for reading:
+        no purpose is checked here)."""
+        return [
+            (day, self._open_block(stream_id, day, sealed))
+            for day, sealed in self.backend.block_get(self.person.id, stream_id, day_lo, day_hi)
+        ]
 
     # -- small state: import cursors ------------------------------------------
     def get_cursor(self, name: str) -> str | None:
