@@ -93,7 +93,7 @@ def test_sleep_stages_and_fractional_percentages(store: Store, ada: Person) -> N
     assert hr.columns.tz_min.tolist() == [120, 120]
 
 
-def test_reimporting_the_zip_after_the_xml_adds_only_the_route(
+def test_reimporting_the_zip_after_the_xml_adds_nothing_new(
     store: Store, ada: Person, tmp_path: Path
 ) -> None:
     import_file(store, ada, FIXTURES / "hk2sqlite_export.xml")

@@ -92,7 +92,7 @@ def test_emails_and_card_numbers_never_leave_in_free_text(
     card = _luhn_complete(card_prefix)
     out = scrub(f"{words} mail {email} card {card[:4]} {card[4:8]} {card[8:12]} {card[12:]}")
     assert email not in out.text
-    assert card[-4:] not in out.text.split("card")[-1] or "[CARD]" in out.text
+    assert f"{card[:4]} {card[4:8]}" not in out.text
     assert "[EMAIL]" in out.text
     assert "[CARD]" in out.text
 

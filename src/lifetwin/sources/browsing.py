@@ -329,16 +329,7 @@ class MediaHistoryConnector:
                             None,
                             {"device": row.get("Device Type", "")},
                         )
-                        if length.total_seconds() > 0:
-                            yield Observation(
-                                metric="media_minutes",
-                                value=round(length.total_seconds() / 60, 3),
-                                unit="min",
-                                start=start,
-                                end=start + length,
-                                source=source,
-                                provenance=Provenance(file=path.name, line=line),
-                            )
+                        yield from _minutes(start, length, source, path.name, line, None)
                     else:
                         start = _netflix_date(row["Date"], zone)
                         yield _viewed(
@@ -391,13 +382,20 @@ def _spotify(
         None,
         {"artist": artist, "seconds": round(played.total_seconds(), 1)},
     )
-    if played.total_seconds() > 0:
+    yield from _minutes(start, played, source, file, line, str(index))
+
+
+def _minutes(
+    start: datetime, length: timedelta, source: str, file: str, line: int, record: str | None
+) -> Iterator[Item]:
+    """``media_minutes`` for a play of known length (none for a zero-length one)."""
+    if length.total_seconds() > 0:
         yield Observation(
             metric="media_minutes",
-            value=round(played.total_seconds() / 60, 3),
+            value=round(length.total_seconds() / 60, 3),
             unit="min",
             start=start,
-            end=end,
+            end=start + length,
             source=source,
-            provenance=Provenance(file=file, line=line, record=str(index)),
+            provenance=Provenance(file=file, line=line, record=record),
         )

@@ -429,48 +429,35 @@ def _treatment(
         )
 
 
+def _dig(doc: Any, *path: str) -> Any:
+    """doc[path[0]][path[1]]…, or None where a level is missing or not an object."""
+    for key in path:
+        if isinstance(doc, list):  # OpenAPS may write iob as a list, newest first
+            doc = doc[0] if doc else None
+        if not isinstance(doc, dict):
+            return None
+        doc = doc.get(key)
+    return doc
+
+
 def _devicestatus(
     doc: dict[str, Any], start: datetime, source: str, device: str | None, provenance: Provenance
 ) -> Iterator[Item]:
-    iob = (
-        (doc.get("openaps", {}).get("iob", {}) or {})
-        if isinstance(doc.get("openaps"), dict)
-        else {}
-    )
-    if isinstance(iob, list):
-        iob = iob[0] if iob else {}
-    loop: dict[str, Any] = doc["loop"] if isinstance(doc.get("loop"), dict) else {}
-    found_iob = iob.get("iob") if isinstance(iob, dict) else None
-    if found_iob is None and isinstance(loop.get("iob"), dict):
-        found_iob = loop["iob"].get("iob")
-    if found_iob is not None:
-        yield Observation(
-            metric="insulin_on_board",
-            value=float(found_iob),
-            unit="U",
-            start=start,
-            source=source,
-            device=device,
-            provenance=provenance,
-        )
-    cob = None
-    suggested = (
-        doc.get("openaps", {}).get("suggested") if isinstance(doc.get("openaps"), dict) else None
-    )
-    if isinstance(suggested, dict):
-        cob = suggested.get("COB")
-    if cob is None and isinstance(loop.get("cob"), dict):
-        cob = loop["cob"].get("cob")
-    if cob is not None:
-        yield Observation(
-            metric="carbs_on_board",
-            value=float(cob),
-            unit="g",
-            start=start,
-            source=source,
-            device=device,
-            provenance=provenance,
-        )
+    for code, unit, paths in (
+        ("insulin_on_board", "U", (("openaps", "iob", "iob"), ("loop", "iob", "iob"))),
+        ("carbs_on_board", "g", (("openaps", "suggested", "COB"), ("loop", "cob", "cob"))),
+    ):
+        value = next((v for v in (_dig(doc, *p) for p in paths) if v is not None), None)
+        if value is not None:
+            yield Observation(
+                metric=code,
+                value=float(value),
+                unit=unit,
+                start=start,
+                source=source,
+                device=device,
+                provenance=provenance,
+            )
 
 
 class NightscoutConnector:

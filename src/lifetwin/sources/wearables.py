@@ -350,6 +350,12 @@ def _google_point(
 
 # -- Oura API v2 -----------------------------------------------------------------
 _OURA_PHASES = {"1": "deep", "2": "light", "3": "rem", "4": "awake"}
+# sleep-record field -> metric, unit, scale to that unit
+_OURA_SLEEP_SUMMARY = (
+    ("total_sleep_duration", "sleep_duration", "min", 1 / 60),
+    ("lowest_heart_rate", "resting_heart_rate", "bpm", 1.0),
+    ("average_hrv", "hrv_rmssd", "ms", 1.0),
+)
 
 
 class OuraConnector:
@@ -406,36 +412,17 @@ def _oura(record: dict[str, Any], source: str, where: Provenance) -> Iterator[It
     if "bedtime_start" in record:
         start = parse_time(record["bedtime_start"], "iso", UTC)
         end = parse_time(record["bedtime_end"], "iso", UTC)
-        if record.get("total_sleep_duration") is not None:
-            yield Observation(
-                metric="sleep_duration",
-                value=record["total_sleep_duration"] / 60,
-                unit="min",
-                start=start,
-                end=end,
-                source=source,
-                provenance=where,
-            )
-        if record.get("lowest_heart_rate"):
-            yield Observation(
-                metric="resting_heart_rate",
-                value=float(record["lowest_heart_rate"]),
-                unit="bpm",
-                start=start,
-                end=end,
-                source=source,
-                provenance=where,
-            )
-        if record.get("average_hrv"):
-            yield Observation(
-                metric="hrv_rmssd",
-                value=float(record["average_hrv"]),
-                unit="ms",
-                start=start,
-                end=end,
-                source=source,
-                provenance=where,
-            )
+        for key, code, unit, scale in _OURA_SLEEP_SUMMARY:
+            if record.get(key):  # Oura writes 0 or null when it has no value
+                yield Observation(
+                    metric=code,
+                    value=float(record[key]) * scale,
+                    unit=unit,
+                    start=start,
+                    end=end,
+                    source=source,
+                    provenance=where,
+                )
         phases = record.get("sleep_phase_5_min") or ""
         for offset, phase in enumerate(phases):
             stage = _OURA_PHASES.get(phase)

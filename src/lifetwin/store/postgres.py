@@ -120,6 +120,12 @@ class PostgresBackend:
         r = self._db.execute("SELECT * FROM lt_persons WHERE name_tag = %s", (name_tag,)).fetchone()
         return None if r is None else (r[0], bytes(r[1]), bytes(r[2]), bytes(r[3]))
 
+    def person_by_id(self, person_id: str) -> tuple[str, bytes, bytes, bytes] | None:
+        r = self._db.execute(
+            "SELECT * FROM lt_persons WHERE person_id = %s", (person_id,)
+        ).fetchone()
+        return None if r is None else (r[0], bytes(r[1]), bytes(r[2]), bytes(r[3]))
+
     def person_rewrap(self, person_id: str, wrapped_key: bytes) -> None:
         self._db.execute(
             "UPDATE lt_persons SET wrapped_key = %s WHERE person_id = %s",

@@ -118,6 +118,10 @@ class SQLiteBackend:
         r = self._db.execute("SELECT * FROM persons WHERE name_tag = ?", (name_tag,)).fetchone()
         return None if r is None else (r[0], bytes(r[1]), bytes(r[2]), bytes(r[3]))
 
+    def person_by_id(self, person_id: str) -> tuple[str, bytes, bytes, bytes] | None:
+        r = self._db.execute("SELECT * FROM persons WHERE person_id = ?", (person_id,)).fetchone()
+        return None if r is None else (r[0], bytes(r[1]), bytes(r[2]), bytes(r[3]))
+
     def person_rewrap(self, person_id: str, wrapped_key: bytes) -> None:
         self._db.execute(
             "UPDATE persons SET wrapped_key = ? WHERE person_id = ?", (wrapped_key, person_id)

@@ -256,9 +256,9 @@ class Store:
         row = self.backend.person_by_tag(self._name_tag(name_or_id))
         if row is not None:
             return self._person_from_row(row)
-        for row in self.backend.person_rows():
-            if row[0] == name_or_id:
-                return self._person_from_row(row)
+        row = self.backend.person_by_id(name_or_id)
+        if row is not None:
+            return self._person_from_row(row)
         raise PersonError(
             f"There is no person '{name_or_id}' in this store; `lifetwin person list` shows who is."
         )
@@ -271,10 +271,10 @@ class Store:
         return pseudonym(key, person.id, recipient)
 
     def vault(self, person: Person) -> Vault:
-        for row in self.backend.person_rows():
-            if row[0] == person.id:
-                keys = PersonKeys(self._master.unwrap(row[2]))
-                return Vault(self.backend, person, keys, self.audit, self.actor)
+        row = self.backend.person_by_id(person.id)
+        if row is not None:
+            keys = PersonKeys(self._master.unwrap(row[2]))
+            return Vault(self.backend, person, keys, self.audit, self.actor)
         raise PersonError(f"The person '{person.name}' is no longer in this store.")
 
     def erase(self, person: Person) -> None:
