@@ -88,3 +88,75 @@ def cli(tmp_path: Path) -> Cli:
         )
 
     return run
+
+
+# -- the service -----------------------------------------------------------------------
+PASSWORD = "correct horse battery"
+
+
+def totp_code(store: Store, account: str) -> str:
+    """A code the account has not used yet (the next time step when this one is spent)."""
+    import time
+
+    from lifetwin.services.accounts import Accounts
+
+    guard = Accounts(store).get(account).guard()
+    step = max(int(time.time() // 30), guard.last_step + 1)
+    if step > int(time.time() // 30) + 1:
+        time.sleep(30 - time.time() % 30 + 0.1)
+        step = max(int(time.time() // 30), guard.last_step + 1)
+    return guard.code_at(step * 30)
+
+
+class ServiceWorld:
+    """A running app (in-process) on a real store, with person accounts and tokens."""
+
+    def __init__(self, store: Store, **settings: object) -> None:
+        from fastapi.testclient import TestClient
+
+        from lifetwin.api.app import create_app
+        from lifetwin.api.service import Settings
+        from lifetwin.services.accounts import Accounts
+
+        self.store = store
+        self.settings = Settings(analyze_after_ingest=False, **settings)  # type: ignore[arg-type]
+        self.app = create_app(store, self.settings)
+        self.accounts = Accounts(store)
+        self.client = TestClient(self.app, base_url="https://testserver")
+
+    def new_client(self) -> object:
+        from fastapi.testclient import TestClient
+
+        return TestClient(self.app, base_url="https://testserver")
+
+    def add_person(self, name: str, account: str) -> str:
+        from lifetwin.services.accounts import Role
+
+        person = self.store.add_person(name)
+        self.accounts.create(account, PASSWORD, Role.PERSON, person.id)
+        return person.id
+
+    def token(self, account: str, person_id: str, *purposes: str, days: float = 30) -> str:
+        from lifetwin.privacy.consent import Purpose
+
+        chosen = [Purpose(p) for p in purposes] or list(Purpose)
+        if not purposes:
+            chosen = [p for p in chosen if p is not Purpose.SHARING]
+        return self.accounts.issue_token(self.accounts.get(account), person_id, chosen, days).secret
+
+    def sign_in(self, client: object, account: str) -> str:
+        """Sign a client in; return its CSRF token."""
+        response = client.post(  # type: ignore[attr-defined]
+            "/api/v1/session",
+            json={"name": account, "password": PASSWORD, "code": totp_code(self.store, account)},
+        )
+        assert response.status_code == 200, response.text
+        return str(response.json()["csrf_token"])
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[ServiceWorld]:
+    backend = SQLiteBackend(tmp_path / "service.db", create=True)
+    store = Store.initialize(backend, MasterKey.generate())
+    yield ServiceWorld(store, upload_dir=tmp_path / "uploads")
+    backend.close()

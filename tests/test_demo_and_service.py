@@ -96,12 +96,16 @@ def test_the_faster_simulator_gives_the_stock_simulators_output() -> None:
     assert np.array_equal(fast.blood_glucose_mg_dl, expected["BG"].to_numpy())
 
 
-def test_the_service_answers_health_and_lists_persons(demo_store: Store) -> None:
-    client = TestClient(create_app(demo_store))
+def test_the_service_answers_health_and_asks_to_sign_in(demo_store: Store) -> None:
+    client = TestClient(create_app(demo_store), base_url="https://testserver")
     health = client.get("/health")
     assert health.status_code == 200
     assert health.json()["status"] == "ok"
-    page = client.get("/")
+    start = client.get("/", follow_redirects=False)
+    assert start.status_code == 303
+    assert start.headers["location"] == "/login"
+    page = client.get("/login")
     assert page.status_code == 200
-    assert "Alex Demo" in page.text
-    assert "streams" in page.text
+    assert 'name="code"' in page.text
+    assert "Alex Demo" not in page.text
+    assert "default-src 'self'" in page.headers["content-security-policy"]

@@ -1,45 +1,205 @@
-"""The web service. For now: a health endpoint and a start page; the REST API and
-the dashboard grow here (see docs/architecture.md)."""
+"""The web service: the REST API under /api/v1, the Nightscout-compatible subset and
+the dashboard, on one store (see docs/api.md)."""
 
 from __future__ import annotations
 
-import html
+import logging
+from typing import Any
 
-from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lifetwin import __version__
-from lifetwin.services.overview import summarize
+from lifetwin.api.security import ApiError
+from lifetwin.api.service import Service, Settings
+from lifetwin.core.errors import LifeTwinError, PersonError, UnitError, UnknownMetricError
+from lifetwin.privacy.consent import ConsentError
+from lifetwin.privacy.mfa import MfaError
+from lifetwin.services.accounts import AccountError
 from lifetwin.store.vault import Store
 
+log = logging.getLogger("lifetwin.api")
 
-def create_app(store: Store) -> FastAPI:
-    app = FastAPI(title="LifeTwin", version=__version__)
+TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+}
 
-    @app.get("/health")
+
+def problem(
+    status: int, detail: str, request: Request, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """An RFC 9457 problem document."""
+    return JSONResponse(
+        {
+            "type": "about:blank",
+            "title": TITLES.get(status, "Error"),
+            "status": status,
+            "detail": detail,
+            "instance": request.url.path,
+        },
+        status_code=status,
+        media_type="application/problem+json",
+        headers=headers,
+    )
+
+
+def _status_of(exc: LifeTwinError) -> int:
+    if isinstance(exc, ApiError):
+        return exc.status
+    if isinstance(exc, PersonError):
+        return 404
+    if isinstance(exc, MfaError):
+        return 401
+    if isinstance(exc, UnknownMetricError | UnitError):
+        return 422
+    if isinstance(exc, ConsentError | AccountError):
+        return 400
+    return 422
+
+
+def _validation_sentence(exc: RequestValidationError) -> str:
+    parts = []
+    for error in exc.errors()[:3]:
+        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "the request"
+        parts.append(f"{where}: {error.get('msg', 'invalid')}")
+    return "The request is not valid (" + "; ".join(parts) + ")."
+
+
+class BodyLimit:
+    """Refuse bodies over the limit (413) before they are read into memory."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        upload = path.endswith("/imports") or path.endswith("/import")
+        limit = self.settings.max_upload_bytes if upload else self.settings.max_body_bytes
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                await self._refuse(scope, send, limit)
+                return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise _TooLargeError
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLargeError:
+            await self._refuse(scope, send, limit)
+
+    @staticmethod
+    async def _refuse(scope: Scope, send: Send, limit: int) -> None:
+        request = Request(scope)
+        response = problem(
+            413, f"The body is larger than the {limit // 1024:,} KiB this endpoint takes.", request
+        )
+        await response(scope, _empty_receive, send)
+
+
+class _TooLargeError(Exception):
+    pass
+
+
+async def _empty_receive() -> Message:
+    return {"type": "http.disconnect"}
+
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+        "script-src 'self'; frame-ancestors 'none'; form-action 'self'"
+    ),
+}
+
+
+def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
+    from lifetwin.api import dashboard, nightscout, v1
+
+    service = Service(store, settings)
+    app = FastAPI(
+        title="LifeTwin",
+        version=__version__,
+        summary="A private digital twin: your data, your key, your consent.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.service = service
+
+    @app.exception_handler(LifeTwinError)
+    async def lifetwin_error(request: Request, exc: LifeTwinError) -> Response:
+        headers = exc.headers if isinstance(exc, ApiError) else None
+        status = _status_of(exc)
+        if dashboard.is_page(request.url.path) and "text/html" in request.headers.get("accept", ""):
+            return dashboard.error_page(request, status, str(exc), headers)
+        return problem(status, str(exc), request, headers)
+
+    app.add_exception_handler(dashboard.SignInError, dashboard.sign_in_redirect)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return problem(422, _validation_sentence(exc), request)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "Error")
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"There is nothing at {request.url.path}."
+        if exc.status_code == 405:
+            detail = f"{request.method} is not allowed on {request.url.path}."
+        return problem(exc.status_code, detail, request, getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def crash(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s", request.url.path)
+        return problem(
+            500,
+            "Something went wrong on our side; the error is logged and any write in progress "
+            "was rolled back.",
+            request,
+        )
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Any:
+        response = await call_next(request)
+        for key, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(key, value)
+        return response
+
+    @app.get("/health", tags=["service"], summary="Liveness (no personal data)")
     def health() -> dict[str, object]:
         return {"status": "ok", "version": __version__, "backend": store.backend.name}
 
-    @app.get("/", response_class=HTMLResponse)
-    def index() -> str:
-        rows = []
-        for person in store.persons():
-            streams = summarize(store.vault(person))
-            total = sum(s.count for s in streams)
-            rows.append(
-                f"<li><strong>{html.escape(person.name)}</strong>: {len(streams)} streams, "
-                f"{total:,} values</li>"
-            )
-        people = "".join(rows) or "<li>No persons yet: run <code>lifetwin demo</code>.</li>"
-        return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>LifeTwin</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;
-color:#1a1a1a}}code{{background:#f2f2f2;padding:0 .2rem}}</style></head>
-<body><main><h1>LifeTwin</h1>
-<p>The service is running on the encrypted store. The dashboard is being built;
-until then, use the command line (<code>lifetwin show NAME</code>).</p>
-<h2>Persons</h2><ul>{people}</ul></main></body></html>"""
-
+    app.include_router(v1.router)
+    app.include_router(nightscout.router)
+    app.include_router(dashboard.router)
+    app.add_middleware(BodyLimit, settings=service.settings)
     return app

@@ -134,9 +134,16 @@ def summarize(ts_ms: npt.NDArray[np.int64], tz_min: npt.NDArray[np.int64], mg_dl
 
 
 def cgm_report(
-    vault: Vault, purpose: Purpose, since: datetime | None = None, until: datetime | None = None
+    vault: Vault,
+    purpose: Purpose,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    *,
+    recipient: str | None = None,
 ) -> CgmReport:
-    series = vault.read_series("glucose", purpose=purpose, since=since, until=until)
+    series = vault.read_series(
+        "glucose", purpose=purpose, recipient=recipient, since=since, until=until
+    )
     cgm = np.array([not s.source.endswith("(daily)") for s in series.streams], dtype=bool)
     keep = cgm[series.stream_index] if len(series.streams) else np.zeros(0, dtype=bool)
     keep &= (series.columns.quality & int(Quality.CALIBRATION)) == 0  # finger sticks are not CGM

@@ -45,6 +45,11 @@ audit_app = typer.Typer(help="Verify and read the tamper-evident audit log.", no
 app.add_typer(audit_app, name="audit")
 key_app = typer.Typer(help="Manage the store's master key.", no_args_is_help=True)
 app.add_typer(key_app, name="key")
+account_app = typer.Typer(
+    help="Accounts for the service (person, caregiver, admin) and their API tokens.",
+    no_args_is_help=True,
+)
+app.add_typer(account_app, name="account")
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
@@ -459,6 +464,12 @@ def demo(
     if_missing: Annotated[
         bool, typer.Option("--if-missing", help="Do nothing if the demo person exists.")
     ] = False,
+    account: Annotated[
+        str,
+        typer.Option(
+            help="Also make a sign-in account of this name for the service ('' for none)."
+        ),
+    ] = "demo",
 ) -> None:
     """Create a demo person with weeks of realistic multi-source data."""
     from lifetwin.core.errors import PersonError
@@ -467,11 +478,14 @@ def demo(
     store = _open()
     if if_missing:
         try:
-            store.person(name)
-            out.print(f"The demo person {name} already exists.")
-            return
+            existing = store.person(name)
         except PersonError:
             pass
+        else:
+            out.print(f"The demo person {name} already exists.")
+            if account:
+                _demo_account(store, existing.id, account, if_missing=True)
+            return
     with err.status("Creating the demo person") as status:
         summary = create_demo(
             store,
@@ -483,6 +497,42 @@ def demo(
     out.print(
         f"Created {summary.person.name} with {summary.days} days of data: "
         f"{summary.observations:,} observations and {summary.events:,} records."
+    )
+    if account:
+        _demo_account(store, summary.person.id, account)
+
+
+def _demo_account(store: Store, person_id: str, name: str, if_missing: bool = False) -> None:
+    """A sign-in for the demo person; its password goes to HOME/demo-login.txt (0600)."""
+    import secrets
+
+    from lifetwin.services.accounts import AccountError, Accounts, Role
+
+    login = _home() / "demo-login.txt"
+    if if_missing:
+        try:
+            Accounts(store).get(name)
+        except AccountError:
+            pass
+        else:
+            out.print(
+                f"Sign in as {name}: the password is in {login}; the code comes from "
+                f"`lifetwin account code {name}`."
+            )
+            return
+    password = secrets.token_urlsafe(12)
+    account = Accounts(store).create(name, password, Role.PERSON, person_id)
+    login.write_text(
+        f"account: {account.name}\npassword: {password}\n"
+        f"totp secret: {account.totp_secret}\n"
+        f"totp uri: {account.guard().provisioning_uri(account.name)}\n",
+        encoding="utf-8",
+    )
+    login.chmod(0o600)
+    out.print(
+        f"Sign in as [bold]{account.name}[/bold] with password [bold]{password}[/bold] and the "
+        f"code from `lifetwin account code {account.name}` (or add the TOTP secret "
+        f"{account.totp_secret} to an authenticator app). Saved in {login}."
     )
 
 
@@ -496,7 +546,10 @@ def erase(
     who = store.person(person)
     if not yes and not typer.confirm(f"Erase {who.name} and all their data for good?"):
         raise typer.Exit(1)
+    from lifetwin.services.accounts import Accounts
+
     store.erase(who)
+    Accounts(store).delete_for_person(who.id)
     out.print(f"Erased {who.name}: their key is destroyed and their data deleted.")
 
 
@@ -997,6 +1050,130 @@ def compact() -> None:
     """Reclaim space in the store and flush its logs."""
     _open().compact()
     out.print("The store is compacted.")
+
+
+# -- accounts -------------------------------------------------------------------
+@account_app.command("add")
+def account_add(
+    name: Annotated[str, typer.Argument(help="Account name (lower case).")],
+    role: Annotated[str, typer.Option(help="person, caregiver or admin.")] = "person",
+    person: Annotated[
+        str | None, typer.Option(help="The person a person account owns (name or id).")
+    ] = None,
+    password_file: Annotated[
+        Path | None,
+        typer.Option(help="Read the password from this file instead of asking."),
+    ] = None,
+) -> None:
+    """Create an account; prints its TOTP secret for an authenticator app."""
+    from lifetwin.services.accounts import AccountError, Accounts, Role
+
+    if role not in {r.value for r in Role}:
+        raise AccountError(f"'{role}' is not a role: use person, caregiver or admin.")
+    store = _open()
+    person_id = store.person(person).id if person else None
+    if password_file is not None:
+        password = password_file.read_text(encoding="utf-8").strip()
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    account = Accounts(store).create(name, password, Role(role), person_id)
+    out.print(
+        f"Created the {account.role.value} account {account.name}. Add this to an "
+        f"authenticator app: {account.guard().provisioning_uri(account.name)}",
+        soft_wrap=True,
+    )
+
+
+@account_app.command("list")
+def account_list() -> None:
+    """List accounts and their tokens (never passwords or secrets)."""
+    from lifetwin.services.accounts import Accounts
+
+    store = _open()
+    accounts = Accounts(store)
+    names = {p.id: p.name for p in store.persons()}
+    table = Table("account", "role", "person", "tokens", "created")
+    for a in accounts.all():
+        tokens = accounts.tokens(a.name)
+        table.add_row(
+            a.name, a.role.value, names.get(a.person_id or "", ""), str(len(tokens)), a.created[:16]
+        )
+    out.print(table)
+
+
+@account_app.command("delete")
+def account_delete(name: Annotated[str, typer.Argument(help="Account name.")]) -> None:
+    """Delete an account and revoke its tokens (the person's data stays)."""
+    from lifetwin.services.accounts import Accounts
+
+    Accounts(_open()).delete(name)
+    out.print(f"Deleted the account {name}.")
+
+
+@account_app.command("code")
+def account_code(name: Annotated[str, typer.Argument(help="Account name.")]) -> None:
+    """Print the account's current TOTP code (for the demo and for testing; whoever
+    holds the master key can read everything anyway)."""
+    import time as clock
+
+    from lifetwin.services.accounts import Accounts
+
+    account = Accounts(_open()).get(name)
+    out.print(account.guard().code_at(clock.time()))
+
+
+@account_app.command("token")
+def account_token(
+    name: Annotated[str, typer.Argument(help="Account name.")],
+    person: Annotated[str, typer.Option(help="The person the token is for (name or id).")],
+    purpose: Annotated[
+        list[str], typer.Option(help="A purpose the token may read for (repeat for more).")
+    ],
+    days: Annotated[float, typer.Option(help="Days until it expires.")] = 90,
+    label: Annotated[str, typer.Option(help="What the token is for.")] = "",
+) -> None:
+    """Make a scoped API token (person × purposes × expiry); shown once."""
+    from lifetwin.privacy.consent import ConsentError, Purpose
+    from lifetwin.services.accounts import Accounts
+
+    store = _open()
+    accounts = Accounts(store)
+    try:
+        purposes = [Purpose(p) for p in purpose]
+    except ValueError:
+        names = ", ".join(p.value for p in Purpose)
+        raise ConsentError(f"Unknown purpose in {purpose}; purposes: {names}.") from None
+    made = accounts.issue_token(accounts.get(name), store.person(person).id, purposes, days, label)
+    out.print(made.secret)
+    err.print(
+        f"Token {made.token.id} for {', '.join(made.token.purposes)}, "
+        f"expires {made.token.expires[:16]}."
+    )
+
+
+@account_app.command("revoke-token")
+def account_revoke_token(token_id: Annotated[str, typer.Argument(help="The token's id.")]) -> None:
+    """Revoke an API token."""
+    from lifetwin.services.accounts import Accounts
+
+    Accounts(_open()).revoke_token(token_id)
+    out.print(f"Revoked token {token_id}.")
+
+
+@app.command()
+def openapi() -> None:
+    """Print the service's OpenAPI 3 spec (the one committed as docs/openapi.json)."""
+    import tempfile
+
+    from lifetwin.api.app import create_app
+    from lifetwin.store.crypto import MasterKey
+    from lifetwin.store.sqlite import SQLiteBackend
+
+    with tempfile.TemporaryDirectory() as scratch:
+        backend = SQLiteBackend(Path(scratch) / "spec.db", create=True)
+        spec = create_app(Store.initialize(backend, MasterKey.generate())).openapi()
+        backend.close()
+    sys.stdout.write(json.dumps(spec, indent=1, sort_keys=True) + "\n")
 
 
 @app.command()

@@ -63,6 +63,10 @@ class Backend(Protocol):
 
     def stream_rows(self, person_id: str) -> list[tuple[bytes, bytes]]: ...
 
+    def stream_last_days(self, person_id: str) -> list[tuple[bytes, int]]:
+        """The newest block (numeric) or record day of each stream."""
+        ...
+
     def block_get(
         self, person_id: str, stream_id: bytes, day_lo: int, day_hi: int
     ) -> list[tuple[int, bytes]]: ...

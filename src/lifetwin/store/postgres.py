@@ -150,6 +150,15 @@ class PostgresBackend:
         ).fetchall()
         return [(bytes(a), bytes(b)) for a, b in rows]
 
+    def stream_last_days(self, person_id: str) -> list[tuple[bytes, int]]:
+        rows = self._db.execute(
+            "SELECT stream_id, MAX(day) FROM lt_blocks WHERE person_id = %s GROUP BY stream_id "
+            "UNION ALL SELECT stream_id, MAX(day) FROM lt_records WHERE person_id = %s "
+            "GROUP BY stream_id",
+            (person_id, person_id),
+        ).fetchall()
+        return [(bytes(a), int(b)) for a, b in rows]
+
     def block_get(
         self, person_id: str, stream_id: bytes, day_lo: int, day_hi: int
     ) -> list[tuple[int, bytes]]:

@@ -144,6 +144,15 @@ class SQLiteBackend:
         ).fetchall()
         return [(bytes(a), bytes(b)) for a, b in rows]
 
+    def stream_last_days(self, person_id: str) -> list[tuple[bytes, int]]:
+        rows = self._db.execute(
+            "SELECT stream_id, MAX(day) FROM blocks WHERE person_id = ? GROUP BY stream_id "
+            "UNION ALL SELECT stream_id, MAX(day) FROM records WHERE person_id = ? "
+            "GROUP BY stream_id",
+            (person_id, person_id),
+        ).fetchall()
+        return [(bytes(a), int(b)) for a, b in rows]
+
     def block_get(
         self, person_id: str, stream_id: bytes, day_lo: int, day_hi: int
     ) -> list[tuple[int, bytes]]:

@@ -270,11 +270,19 @@ class Store:
         key = keyed_tag(self._index_key, b"pseudonym-key") * 2
         return pseudonym(key, person.id, recipient)
 
-    def vault(self, person: Person) -> Vault:
+    def master_wrap(self, key: bytes) -> bytes:
+        """Wrap a service key (e.g. the accounts key) under the master key."""
+        return self._master.wrap(key)
+
+    def master_unwrap(self, wrapped: bytes) -> bytes:
+        return self._master.unwrap(wrapped)
+
+    def vault(self, person: Person, actor: str | None = None) -> Vault:
+        """The person's vault; ``actor`` names who acts in its audit entries."""
         row = self.backend.person_by_id(person.id)
         if row is not None:
             keys = PersonKeys(self._master.unwrap(row[2]))
-            return Vault(self.backend, person, keys, self.audit, self.actor)
+            return Vault(self.backend, person, keys, self.audit, actor or self.actor)
         raise PersonError(f"The person '{person.name}' is no longer in this store.")
 
     def erase(self, person: Person) -> None:
@@ -297,6 +305,9 @@ class Store:
             signing = self.backend.meta_get("audit_signing_key")
             assert signing is not None
             self.backend.meta_set("audit_signing_key", new.wrap(self._master.unwrap(signing)))
+            accounts = self.backend.meta_get("accounts_key")
+            if accounts is not None:
+                self.backend.meta_set("accounts_key", new.wrap(self._master.unwrap(accounts)))
             self.backend.meta_set("key_check", new.check_value())
             if kdf is not None:
                 self.backend.meta_set("kdf", kdf.encode())
@@ -345,6 +356,15 @@ class Vault:
 
     def streams(self) -> list[StreamInfo]:
         return sorted(self._load_streams().values(), key=lambda s: (s.metric, s.source))
+
+    def visible_streams(self, purpose: Purpose, recipient: str | None = None) -> list[StreamInfo]:
+        """The streams a purpose (for a recipient) may use now; names only, no values."""
+        chosen, _ = self._allowed(self.streams(), Purpose(purpose), recipient)
+        return chosen
+
+    def stream_last_days(self) -> dict[bytes, int]:
+        """The day (since the epoch, UTC) of each stream's newest data."""
+        return dict(self.backend.stream_last_days(self.person.id))
 
     def _stream(
         self, metric_code: str, source: str, device: str | None, unit: str, numeric: bool

@@ -1,0 +1,324 @@
+"""The state one running service shares between requests, and the work it does for them.
+
+One store, one lock serializing its use (the embedded SQLite store is one
+connection), the gate (accounts, sessions, access), the live broker, import jobs and
+a short-lived cache of twin overviews that every write for a person clears.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lifetwin.api.live import Broker, BrokerNotifier, Webhook
+from lifetwin.api.security import ApiError, Gate, RateLimiter
+from lifetwin.core.errors import LifeTwinError
+from lifetwin.core.model import to_epoch_ms
+from lifetwin.core.units import canonical_unit, conversion
+from lifetwin.core.validation import FUTURE_TOLERANCE, plausible_mask, range_reason
+from lifetwin.core.vocabulary import metric
+from lifetwin.services.importer import ImportSummary, import_file, import_items
+from lifetwin.sources.base import ReadOptions, SeriesChunk
+from lifetwin.store.vault import Person, Store, Vault
+
+OVERVIEW_TTL_S = 60.0
+
+
+@dataclass
+class Settings:
+    max_body_bytes: int = 8 * 1024 * 1024  # JSON and NDJSON bodies
+    max_upload_bytes: int = 512 * 1024 * 1024  # export files
+    max_batch: int = 500_000  # observations per ingest request
+    login_attempts: int = 5  # failed logins per name and address ...
+    login_window_s: float = 300.0  # ... in this many seconds
+    ingest_requests: int = 120  # ingest requests per token or session ...
+    ingest_window_s: float = 60.0  # ... in this many seconds
+    analyze_after_ingest: bool = True
+    upload_dir: Path | None = None
+
+
+@dataclass
+class ImportJob:
+    id: str
+    person_id: str
+    file: str
+    state: str = "running"  # running, done, failed
+    read: int = 0
+    started: float = field(default_factory=time.time)
+    summary: dict[str, Any] | None = None
+    error: str | None = None
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "file": self.file,
+            "state": self.state,
+            "read": self.read,
+            "seconds": round(time.time() - self.started, 1),
+            "summary": self.summary,
+            "error": self.error,
+        }
+
+
+def summary_dict(s: ImportSummary) -> dict[str, Any]:
+    return {
+        "file": s.file,
+        "format": s.format,
+        "read": s.read,
+        "stored": s.stored,
+        "duplicates": s.duplicates,
+        "changed": s.changed,
+        "quarantined": s.quarantined,
+        "problem_count": s.problem_count,
+        "problems": [
+            {"file": p.file, "line": p.line, "reason": p.reason} for p in s.problems[:100]
+        ],
+        "skipped": s.skipped,
+        "fatal": s.fatal,
+    }
+
+
+class Service:
+    def __init__(self, store: Store, settings: Settings | None = None) -> None:
+        self.store = store
+        self.settings = settings or Settings()
+        self.lock = threading.RLock()
+        self.gate = Gate(store, self.lock)
+        self.broker = Broker(self.webhooks)
+        self.login_limiter = RateLimiter(self.settings.login_attempts, self.settings.login_window_s)
+        self.ingest_limiter = RateLimiter(
+            self.settings.ingest_requests, self.settings.ingest_window_s
+        )
+        self.jobs: dict[str, ImportJob] = {}
+        self._overviews: dict[str, tuple[float, dict[str, Any]]] = {}
+        upload = self.settings.upload_dir
+        self.upload_dir = upload or Path(tempfile.mkdtemp(prefix="lifetwin-uploads-"))
+        self.upload_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    # -- cache -------------------------------------------------------------------
+    def cached_overview(self, person_id: str) -> dict[str, Any] | None:
+        hit = self._overviews.get(person_id)
+        if hit is None or time.monotonic() - hit[0] > OVERVIEW_TTL_S:
+            return None
+        return hit[1]
+
+    def keep_overview(self, person_id: str, overview: dict[str, Any]) -> None:
+        self._overviews[person_id] = (time.monotonic(), overview)
+
+    def changed(self, person_id: str) -> None:
+        """Data or consent of a person changed: drop what was computed from it."""
+        self._overviews.pop(person_id, None)
+
+    # -- webhooks ------------------------------------------------------------------
+    def webhooks(self, person_id: str) -> list[Webhook]:
+        with self.lock:
+            try:
+                vault = self.store.vault(self.store.person(person_id), actor="service")
+            except LifeTwinError:
+                return []
+            raw = vault.get_state("webhooks")
+        return [Webhook(**w) for w in json.loads(raw)] if raw else []
+
+    def save_webhooks(self, vault: Vault, hooks: list[Webhook]) -> None:
+        vault.put_state("webhooks", json.dumps([h.__dict__ for h in hooks]).encode())
+
+    # -- analysis ------------------------------------------------------------------
+    def analyze(self, person: Person) -> None:
+        """Recompute early warnings (and the glucose forecast when there is CGM) after new
+        data; publish what is new. Runs in the background after an ingest."""
+        from lifetwin.capabilities.early_warning import deviation_alerts, illness_alerts
+        from lifetwin.capabilities.glucose_forecast import forecast_for_person
+
+        notifier = BrokerNotifier(self.broker, person.id)
+        with self.lock:
+            try:
+                vault = self.store.vault(person, actor="service")
+                illness_alerts(vault, notifiers=[notifier])
+                deviation_alerts(vault, notifiers=[notifier])
+                if any(s.metric == "glucose" for s in vault.streams()):
+                    result = forecast_for_person(vault)
+                else:
+                    result = None
+            except LifeTwinError:
+                return
+        if result is not None:
+            self.broker.publish(
+                person.id,
+                "forecast",
+                {
+                    "from": datetime.fromtimestamp(result.last_reading_ms / 1000, UTC).isoformat(),
+                    "last_mg_dl": result.last_mg_dl,
+                    "forecasts": [f.__dict__ for f in result.forecasts],
+                    "hypo_warning": result.hypo_warning,
+                },
+                key=f"forecast|{result.last_reading_ms}",
+            )
+
+    def after_write(self, person: Person) -> None:
+        self.changed(person.id)
+        if self.settings.analyze_after_ingest:
+            threading.Thread(target=self.analyze, args=(person,), daemon=True).start()
+
+    # -- ingest --------------------------------------------------------------------
+    def ingest(
+        self, person: Person, items: list[dict[str, Any]], digest: str, label: str
+    ) -> ImportSummary:
+        """Validate every observation first; write all of them or none."""
+        chunks = observations_to_chunks(items, label)
+        with self.lock:
+            summary = import_items(
+                self.store,
+                person,
+                lambda _opts: iter(chunks),
+                label=label,
+                digest=digest,
+                fmt="api",
+                cursor_name="api",
+                options=ReadOptions(),
+            )
+        self.after_write(person)
+        return summary
+
+    # -- imports -------------------------------------------------------------------
+    def start_import(self, person: Person, path: Path, name: str, fmt: str | None) -> ImportJob:
+        job = ImportJob(id=uuid.uuid4().hex[:12], person_id=person.id, file=name)
+        self.jobs[job.id] = job
+
+        def progress(read: int) -> None:
+            job.read = read
+            # Between batches (each committed) let other requests use the store.
+            self.lock.release()
+            time.sleep(0.001)
+            self.lock.acquire()
+
+        def run() -> None:
+            try:
+                with self.lock:
+                    summary = import_file(self.store, person, path, fmt=fmt, progress=progress)
+                job.summary = summary_dict(summary)
+                job.read = summary.read
+                job.state = "done" if summary.fatal is None else "failed"
+                job.error = summary.fatal
+            except LifeTwinError as exc:
+                job.state, job.error = "failed", str(exc)
+            finally:
+                path.unlink(missing_ok=True)
+            self.after_write(person)
+
+        threading.Thread(target=run, daemon=True, name=f"import-{job.id}").start()
+        return job
+
+
+def _time_ms(raw: Any, where: str) -> int:
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        value = int(raw)
+        return value if value > 10**11 else value * 1000  # seconds or milliseconds
+    if isinstance(raw, str):
+        try:
+            when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            raise ApiError(422, f"{where}: '{raw}' is not an ISO 8601 time.") from None
+        if when.tzinfo is None:
+            raise ApiError(422, f"{where}: the time '{raw}' has no UTC offset.")
+        return to_epoch_ms(when)
+    raise ApiError(422, f"{where}: 'time' must be an ISO 8601 string or epoch milliseconds.")
+
+
+def observations_to_chunks(items: list[dict[str, Any]], label: str) -> list[SeriesChunk]:
+    """Turn API observations into series chunks, refusing the whole batch at the first
+    bad one (unknown metric, unconvertible unit, impossible value, time in the future)."""
+    groups: dict[
+        tuple[str, str | None, str], tuple[list[int], list[float], list[int], list[int]]
+    ] = {}
+    limit_ms = to_epoch_ms(datetime.now(UTC) + FUTURE_TOLERANCE)
+    for index, item in enumerate(items):
+        where = f"observation {index + 1}"
+        if not isinstance(item, dict):
+            raise ApiError(422, f"{where} is not a JSON object.")
+        code, value, unit = item.get("metric"), item.get("value"), item.get("unit")
+        if not isinstance(code, str):
+            raise ApiError(422, f"{where} has no 'metric'.")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ApiError(422, f"{where}: 'value' must be a number.")
+        if unit is not None and not isinstance(unit, str):
+            raise ApiError(422, f"{where}: 'unit' must be a string.")
+        source = item.get("source", "api")
+        if not isinstance(source, str) or not source.strip() or len(source) > 100:
+            raise ApiError(422, f"{where}: 'source' must be a short non-empty string.")
+        start = _time_ms(item.get("time", item.get("start")), where)
+        if start > limit_ms:
+            raise ApiError(422, f"{where}: the time {item.get('time')} is in the future.")
+        end = item.get("end")
+        duration = _time_ms(end, where) - start if end is not None else 0
+        if duration < 0:
+            raise ApiError(422, f"{where}: 'end' is before 'time'.")
+        tz = item.get("tz_min", 0)
+        if not isinstance(tz, int) or not -14 * 60 <= tz <= 14 * 60:
+            raise ApiError(422, f"{where}: 'tz_min' must be whole minutes within ±14 h.")
+        group = groups.setdefault((code, unit, source), ([], [], [], []))
+        group[0].append(start)
+        group[1].append(float(value))
+        group[2].append(duration)
+        group[3].append(tz)
+    chunks = []
+    for (code, unit, source), (starts, values, durations, tzs) in groups.items():
+        try:
+            m = metric(code)
+            if not m.is_numeric:
+                raise LifeTwinError(f"{m.code} is not numeric; send it as an event or record")
+            converted = conversion(unit, m).apply_array(np.array(values))
+            canonical_unit(m, unit)
+        except LifeTwinError as exc:
+            reason = str(exc).rstrip(".")
+            end = "" if reason.endswith("?") else "."
+            raise ApiError(422, f"Observations of '{code}' in '{unit}': {reason}{end}") from None
+        bad = np.flatnonzero(~plausible_mask(m, converted))
+        if len(bad):
+            reason = range_reason(m, float(converted[bad[0]])) or "not a number"
+            raise ApiError(422, f"An observation of {m.code} is impossible: {reason}.")
+        n = len(starts)
+        chunks.append(
+            SeriesChunk(
+                metric=m.code,
+                unit=unit,
+                source=source.strip(),
+                device=None,
+                file=label,
+                start_ms=np.array(starts, dtype=np.int64),
+                dur_ms=np.array(durations, dtype=np.int64),
+                value=np.array(values, dtype=np.float64),
+                tz_min=np.array(tzs, dtype=np.int64),
+                line=np.zeros(n, dtype=np.int64),
+            )
+        )
+    return chunks
+
+
+def digest_of(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def ndjson(body: bytes, limit: int) -> Iterator[dict[str, Any]]:
+    for number, line in enumerate(body.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ApiError(
+                400, f"Line {number} of the NDJSON body is not JSON ({exc.args[0]})."
+            ) from None
+        if number > limit:
+            raise ApiError(413, f"At most {limit:,} observations per request.")
+        yield item
