@@ -15,9 +15,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, UploadFile
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.datastructures import UploadFile
 
 from lifetwin.api import views
 from lifetwin.api.security import SESSION_COOKIE, ApiError, Principal
@@ -32,6 +33,7 @@ from lifetwin.store.vault import Person
 
 router = APIRouter(include_in_schema=False)
 env = Environment(loader=PackageLoader("lifetwin.api", "templates"), autoescape=select_autoescape())
+env.filters["unit"] = lambda unit: "" if unit in ("dimensionless", "count", "") else unit
 LOGIN_CSRF = "lifetwin_login_csrf"
 STATIC = {"lifetwin.css": "text/css", "lifetwin.js": "text/javascript"}
 CONSENT_PURPOSES = (
@@ -93,6 +95,11 @@ def static(name: str) -> Response:
         raise ApiError(404, f"There is no file {name}.")
     body = resources.files("lifetwin.api").joinpath("static", name).read_bytes()
     return Response(body, media_type=STATIC[name], headers={"Cache-Control": "max-age=3600"})
+
+
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    return Response(status_code=204, headers={"Cache-Control": "max-age=86400"})
 
 
 @router.get("/login")
@@ -201,7 +208,7 @@ def metric_page(
     person_id: str, code: str, request: Request, svc: Svc, who: Viewer, days: int = 7
 ) -> HTMLResponse:
     person = own(svc, who, person_id)
-    days = min(max(days, 1), 3650)
+    days = min(max(days, 1), 7300)
     every = max(60, days * 86400 // 2000)
     since = datetime.now(UTC) - timedelta(days=days)
     with svc.lock:
@@ -213,6 +220,8 @@ def metric_page(
         if any(s.metric == series["metric"] for s in vault.visible_streams(Purpose.TWIN_CORE)):
             state, _ = refresh_twin(vault)
     hourly = state.hourly.get(series["metric"], {})
+    latest = state.latest.get(series["metric"])
+    tz_min = latest[2] if latest else 0  # baselines are by local hour of the week
     x: list[str] = []
     y: list[float | None] = []
     upper: list[float | None] = []
@@ -223,13 +232,13 @@ def metric_page(
         ms = point["ms"] + every * 500
         x.append(point["t"])
         y.append(point["mean"])
-        slot = hourly.get(TwinState.slot(ms, 0))
-        if slot is not None and slot.n >= 8:
+        slot = hourly.get(TwinState.slot(ms, tz_min))
+        if slot is not None and slot.n >= views.MIN_SLOT:
             band = 2 * max(slot.spread * 1.4826, abs(slot.centre) * 0.01)
             upper.append(round(slot.centre + band, 3))
             lower.append(round(slot.centre - band, 3))
             z = slot.z(point["mean"]) if point["mean"] is not None else None
-            if z is not None and abs(z) >= 3:
+            if z is not None and abs(z) >= views.UNUSUAL_Z:
                 odd_x.append(point["t"])
                 odd_y.append(point["mean"])
         else:

@@ -22,6 +22,8 @@ from lifetwin.privacy.consent import Purpose
 from lifetwin.store.vault import Vault
 
 MAX_POINTS = 10_000
+MIN_SLOT = 8  # values an hour-of-week baseline needs before it is used
+UNUSUAL_Z = 4.0  # robust z from which a value is shown as unusual
 
 
 def iso(ms: int) -> str:
@@ -144,8 +146,9 @@ def overview(vault: Vault) -> dict[str, Any]:
         ts_ms, value, tz_min = state.latest[code]
         slot = state.hourly.get(code, {}).get(TwinState.slot(ts_ms, tz_min))
         overall = state.overall[code]
+        base = slot if slot is not None and slot.n >= MIN_SLOT else overall
         m = metric(code)
-        z = slot.z(value) if slot else None
+        z = base.z(value) if base.n >= MIN_SLOT else None
         rows.append(
             {
                 "metric": code,
@@ -153,10 +156,11 @@ def overview(vault: Vault) -> dict[str, Any]:
                 "unit": m.unit,
                 "latest": _num(value, 2),
                 "at": iso(ts_ms),
-                "usual": _num(slot.centre, 2) if slot else _num(overall.centre, 2),
-                "spread": _num(slot.spread, 2) if slot else _num(overall.spread, 2),
+                "usual": _num(base.centre, 2),
+                "spread": _num(base.spread, 2),
+                "baseline": "hour of week" if base is slot else "overall",
                 "z": _num(z, 2),
-                "unusual": z is not None and abs(z) >= 3,
+                "unusual": z is not None and abs(z) >= UNUSUAL_Z,
                 "n": overall.n,
             }
         )

@@ -1,0 +1,221 @@
+"""The dashboard in a real browser: Debian's chromium driven by Playwright, against the
+real service (uvicorn on loopback) on a real store with the demo person.
+
+One journey, as a person would take it: sign in with MFA, import a real Dexcom Clarity
+export and watch it finish, see the new readings on a chart, revoke a consent and see
+the forecast disappear, download an export, erase everything. Screenshots of each main
+page go to docs/screenshots/ (set LIFETWIN_SCREENSHOTS=0 to skip writing them).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import PASSWORD, totp_code
+from lifetwin.services.accounts import Accounts, Role
+from lifetwin.services.demo import create_demo
+from lifetwin.services.home import init_home
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "docs" / "screenshots"
+CLARITY = (
+    ROOT / "tests" / "fixtures" / "realdata" / "cgm" / "cgmquantify_dexcom_clarity_test_file.csv"
+)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
+        if os.environ.get("LIFETWIN_REQUIRE_BROWSER"):
+            pytest.fail(f"{CHROMIUM} is required here (apt-get install chromium)")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); CI runs these")
+    import uvicorn
+
+    from lifetwin.api.app import create_app
+    from lifetwin.api.service import Settings
+
+    home = tmp_path_factory.mktemp("browser-home")
+    store = init_home(home)
+    summary = create_demo(store, days=4, seed=3, end=datetime.now(UTC))
+    Accounts(store).create("alex", PASSWORD, Role.PERSON, summary.person.id)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = create_app(store, Settings(upload_dir=home / "uploads", analyze_after_ingest=False))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    runner = uvicorn.Server(config)
+    thread = threading.Thread(target=runner.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if runner.started:
+            break
+        time.sleep(0.05)
+    yield {"url": f"http://127.0.0.1:{port}", "store": store, "person": summary.person}
+    runner.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+def _shot(page: Any, name: str) -> None:
+    if os.environ.get("LIFETWIN_SCREENSHOTS", "1") != "0":
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def _labelled(page: Any) -> list[str]:
+    """Visible form controls without an accessible name."""
+    result: list[str] = page.evaluate(
+        """() => [...document.querySelectorAll(
+                'input:not([type=hidden]), select, button, textarea')]
+            .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                          && !(el.textContent || '').trim())
+            .map(el => el.outerHTML)"""
+    )
+    return result
+
+
+def test_a_person_signs_in_imports_sees_revokes_exports_and_erases(
+    server: dict[str, Any], browser: Any
+) -> None:
+    base, person = server["url"], server["person"]
+    errors: list[str] = []
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+    # Sign in with password and TOTP; a replayed code is refused.
+    page.goto(base + "/")
+    assert page.url.endswith("/login")
+    _shot(page, "login")
+    assert _labelled(page) == []
+    code = totp_code(server["store"], "alex")
+    page.fill("#name", "alex")
+    page.fill("#password", PASSWORD)
+    page.fill("#code", code)
+    page.click("#sign-in")
+    page.wait_for_url(f"**/p/{person.id}")
+    assert page.locator("h1").inner_text() == f"{person.name}'s twin"
+    assert page.locator("table tbody tr").count() >= 8
+    _shot(page, "overview")
+    assert _labelled(page) == []
+    replay = browser.new_context().new_page()
+    replay.goto(base + "/login")
+    replay.fill("#name", "alex")
+    replay.fill("#password", PASSWORD)
+    replay.fill("#code", code)
+    replay.click("#sign-in")
+    assert "already used" in replay.locator(".error").inner_text()
+    replay.context.close()
+
+    # A metric's timeline with the baseline band drawn by the bundled plotly.
+    page.goto(f"{base}/p/{person.id}/metric/heart_rate?days=7")
+    page.wait_for_selector("#timeline[data-drawn=true] .main-svg")
+    _shot(page, "timeline")
+
+    # Import the real Clarity sample and watch it finish.
+    page.goto(f"{base}/p/{person.id}/import")
+    page.set_input_files("#file", str(CLARITY))
+    page.click("#import-submit")
+    page.wait_for_selector("#job[data-state=done]", timeout=60_000)
+    summary = page.locator("#job-summary").inner_text()
+    assert "dexcom_clarity" in summary
+    assert "stored" in summary
+    _shot(page, "import")
+
+    # The new readings are on the glucose chart (the sample is from 2016).
+    page.goto(f"{base}/p/{person.id}/metric/glucose?days=4000")
+    page.wait_for_selector("#timeline[data-drawn=true] .main-svg")
+    chart = json.loads(page.locator("#chart-timeline").text_content() or "{}")
+    years = {x[:4] for trace in chart["data"] for x in trace["x"]}
+    assert "2016" in years, years
+
+    # The CGM page has a forecast while forecasting is allowed ...
+    page.goto(f"{base}/p/{person.id}/cgm")
+    page.wait_for_selector("#agp[data-drawn=true] .main-svg")
+    assert page.locator("#forecast-list li").count() == 3
+    _shot(page, "cgm")
+
+    # ... and loses it when the person turns metabolic data off for forecasting.
+    page.goto(f"{base}/p/{person.id}/privacy")
+    _shot(page, "privacy")
+    assert _labelled(page) == []
+    toggle = page.locator("[data-testid=consent-metabolic-forecasting]")
+    assert toggle.get_attribute("aria-checked") == "true"
+    toggle.click()
+    page.wait_for_selector(".flash")
+    assert "no longer used for forecasting" in page.locator(".flash").inner_text()
+    assert (
+        page.locator("[data-testid=consent-metabolic-forecasting]").get_attribute("aria-checked")
+        == "false"
+    )
+    assert (
+        page.locator("[data-testid=consent-vitals-forecasting]").get_attribute("aria-checked")
+        == "true"
+    )
+    assert "withdrew" in page.locator("ol.log").inner_text()
+    page.goto(f"{base}/p/{person.id}/cgm")
+    assert page.locator("#no-forecast").is_visible()
+
+    # The other main pages render, and the overview fits a phone.
+    for name in ("risk", "insights"):
+        page.goto(f"{base}/p/{person.id}/{name}")
+        assert page.locator("h1").is_visible()
+        _shot(page, name)
+    phone = browser.new_context(
+        viewport={"width": 375, "height": 740}, storage_state=context.storage_state()
+    ).new_page()
+    phone.goto(f"{base}/p/{person.id}")
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 380, width
+    _shot(phone, "overview-phone")
+    phone.context.close()
+
+    # Keyboard: the first Tab reaches the skip link.
+    page.goto(f"{base}/p/{person.id}")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+
+    # Export: the FHIR download is a Bundle with the person's data.
+    page.goto(f"{base}/p/{person.id}/privacy")
+    with page.expect_download() as download:
+        page.click("text=FHIR bundle (JSON)")
+    bundle = json.loads(Path(download.value.path()).read_text())
+    assert bundle["resourceType"] == "Bundle"
+    assert len(bundle["entry"]) > 1000
+
+    # Erase, with a confirmation that must match.
+    page.fill("#confirm", "someone else")
+    page.click("button.danger")
+    assert "Nothing was erased" in page.locator(".flash").inner_text()
+    page.fill("#confirm", person.name)
+    page.click("button.danger")
+    assert page.locator("h1").inner_text() == "Your data is erased"
+    assert server["store"].persons() == []
+    page.goto(base + "/")
+    assert page.url.endswith("/login")
+    assert errors == [], errors
+    context.close()
