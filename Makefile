@@ -48,6 +48,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/insights.py
 	$(BIN)/python benchmarks/glucose_forecast.py
 	$(BIN)/python benchmarks/twin_speed.py
+	$(BIN)/python benchmarks/daily_forecast.py
+	$(BIN)/python benchmarks/service_load.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

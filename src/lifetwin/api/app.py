@@ -4,7 +4,6 @@ the dashboard, on one store (see docs/api.md)."""
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -140,6 +139,28 @@ SECURITY_HEADERS = {
 }
 
 
+class SecurityHeaders:
+    """Add the security headers to every response (a plain ASGI middleware: cheap)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.headers = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [(k, v) for k, v in self.headers if k not in present]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
 def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     from lifetwin.api import dashboard, nightscout, v1
 
@@ -187,13 +208,6 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
             request,
         )
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Any) -> Any:
-        response = await call_next(request)
-        for key, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(key, value)
-        return response
-
     @app.get("/health", tags=["service"], summary="Liveness (no personal data)")
     def health() -> dict[str, object]:
         return {"status": "ok", "version": __version__, "backend": store.backend.name}
@@ -202,4 +216,5 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     app.include_router(nightscout.router)
     app.include_router(dashboard.router)
     app.add_middleware(BodyLimit, settings=service.settings)
+    app.add_middleware(SecurityHeaders)
     return app

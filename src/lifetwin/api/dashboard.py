@@ -61,7 +61,7 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
     return HTMLResponse(html, status_code=status)
 
 
-def viewer(request: Request, svc: Svc) -> Principal:
+async def viewer(request: Request, svc: Svc) -> Principal:
     who = svc.gate.principal(request, required=False)
     if who is None or who.via != "session":
         raise SignInError
@@ -690,6 +690,7 @@ async def erase_submit(person_id: str, request: Request, svc: Svc, who: Viewer) 
     with svc.lock:
         svc.store.erase(person)
         svc.gate.accounts.delete_for_person(person.id)
+    svc.gate.forget()
     svc.changed(person.id)
     if who.session is not None:
         svc.gate.end_session(who.session.id)

@@ -40,7 +40,7 @@ router = APIRouter(prefix="/api/v1", tags=["nightscout"])
 SOURCE = "nightscout-upload"
 
 
-def uploader(request: Request, svc: Annotated[Service, Depends(service)]) -> Principal:
+async def uploader(request: Request, svc: Annotated[Service, Depends(service)]) -> Principal:
     secret = request.headers.get("api-secret")
     if secret:
         return svc.gate.api_secret_principal(secret)

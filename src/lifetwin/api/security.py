@@ -9,6 +9,7 @@ is audited under the principal's name.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 import threading
@@ -19,13 +20,15 @@ from datetime import UTC, datetime
 
 from fastapi import Request
 
-from lifetwin.core.errors import LifeTwinError, PersonError
+from lifetwin.core.errors import LifeTwinError
 from lifetwin.privacy.consent import Purpose
-from lifetwin.services.accounts import AccountError, Accounts, Role
+from lifetwin.services.accounts import Account, AccountError, Accounts, Role, Token
+from lifetwin.store.crypto import PersonKeys
 from lifetwin.store.vault import Person, Store, Vault
 
 SESSION_COOKIE = "lifetwin_session"
 SESSION_HOURS = 12
+CACHE_S = 10.0
 
 
 class ApiError(LifeTwinError):
@@ -113,6 +116,16 @@ class Gate:
         self.accounts = Accounts(store)
         self.sessions: dict[str, Session] = {}
         self._sessions_lock = threading.Lock()
+        # Short-lived caches of what every request looks up (token, person, data key).
+        # Revocation and erasure through the service clear them at once; changes made
+        # with the command line while the service runs apply within CACHE_S.
+        self._tokens: dict[str, tuple[float, Token, Account]] = {}
+        self._persons: dict[str, tuple[float, Person, PersonKeys]] = {}
+
+    def forget(self) -> None:
+        """Drop the caches (after a token, account or person is removed)."""
+        self._tokens.clear()
+        self._persons.clear()
 
     # -- sessions ---------------------------------------------------------------
     def new_session(self, account: str) -> Session:
@@ -173,14 +186,18 @@ class Gate:
         return None
 
     def token_principal(self, secret: str) -> Principal:
-        with self.lock:
-            try:
-                token = self.accounts.check_token(secret)
-                account = self.accounts.get(token.account)
-            except AccountError as exc:
-                raise ApiError(
-                    401, str(exc), "Unauthorized", {"WWW-Authenticate": "Bearer"}
-                ) from None
+        key = hashlib.sha256(secret.strip().encode()).hexdigest()
+        hit = self._tokens.get(key)
+        try:
+            if hit is not None and hit[0] > time.monotonic():
+                token, account = self.accounts.unexpired(hit[1]), hit[2]
+            else:
+                with self.lock:
+                    token = self.accounts.check_token(secret)
+                    account = self.accounts.get(token.account)
+                self._tokens[key] = (time.monotonic() + CACHE_S, token, account)
+        except AccountError as exc:
+            raise ApiError(401, str(exc), "Unauthorized", {"WWW-Authenticate": "Bearer"}) from None
         return self._from_token(
             token.account, account.role, account.person_id, token.purposes, token.person_id
         )
@@ -232,17 +249,26 @@ class Gate:
             raise unknown
         if principal.role is Role.PERSON and principal.person_id != person_id:
             raise unknown
+        person = self._person(person_id)
+        if person is None:
+            raise unknown
+        if principal.role is Role.CAREGIVER:
+            with self.lock:
+                if not self._shares_with(person, principal.account):
+                    raise unknown
+        return person
+
+    def _person(self, person_id: str) -> Person | None:
+        hit = self._persons.get(person_id)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
         with self.lock:
-            try:
-                person = self.store.person(person_id)
-            except PersonError:
-                raise unknown from None
-            if person.id != person_id:  # looked up by name: only ids are accepted here
-                raise unknown
-            if principal.role is Role.CAREGIVER and not self._shares_with(
-                person, principal.account
-            ):
-                raise unknown
+            row = self.store.backend.person_by_id(person_id)
+            if row is None:
+                return None
+            person = self.store.person(person_id)
+            keys = PersonKeys(self.store.master_unwrap(row[2]))
+        self._persons[person_id] = (time.monotonic() + CACHE_S, person, keys)
         return person
 
     def _shares_with(self, person: Person, account: str) -> bool:
@@ -303,4 +329,8 @@ class Gate:
         return person
 
     def vault(self, principal: Principal, person: Person) -> Vault:
-        return self.store.vault(person, actor=principal.actor)
+        """The person's vault for reading, its audit entries under the principal's name."""
+        hit = self._persons.get(person.id)
+        if hit is None or hit[0] <= time.monotonic():
+            return self.store.vault(person, actor=principal.actor)
+        return Vault(self.store.backend, person, hit[2], self.store.audit, principal.actor)

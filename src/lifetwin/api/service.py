@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from lifetwin.api import views
 from lifetwin.api.live import Broker, BrokerNotifier, Webhook
 from lifetwin.api.security import ApiError, Gate, RateLimiter
 from lifetwin.core.errors import LifeTwinError
@@ -102,23 +103,59 @@ class Service:
         )
         self.jobs: dict[str, ImportJob] = {}
         self._overviews: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._refreshing: set[str] = set()
+        self._generation: dict[str, int] = {}
+        self._refreshing_lock = threading.Lock()
         upload = self.settings.upload_dir
         self.upload_dir = upload or Path(tempfile.mkdtemp(prefix="lifetwin-uploads-"))
         self.upload_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
 
     # -- cache -------------------------------------------------------------------
-    def cached_overview(self, person_id: str) -> dict[str, Any] | None:
+    def cached_overview(self, person_id: str, stale_ok: bool = False) -> dict[str, Any] | None:
+        """The person's overview as last computed: None when there is none, or when it is
+        older than OVERVIEW_TTL_S (unless ``stale_ok``: then a refresh is started in the
+        background and the older one is served meanwhile)."""
         hit = self._overviews.get(person_id)
-        if hit is None or time.monotonic() - hit[0] > OVERVIEW_TTL_S:
+        if hit is None:
             return None
+        if time.monotonic() - hit[0] > OVERVIEW_TTL_S:
+            if not stale_ok:
+                return None
+            self._refresh_overview(person_id)
         return hit[1]
 
     def keep_overview(self, person_id: str, overview: dict[str, Any]) -> None:
         self._overviews[person_id] = (time.monotonic(), overview)
 
+    def _refresh_overview(self, person_id: str) -> None:
+        with self._refreshing_lock:
+            if person_id in self._refreshing:
+                return
+            self._refreshing.add(person_id)
+
+        generation = self._generation.get(person_id, 0)
+
+        def run() -> None:
+            try:
+                with self.lock:
+                    person = self.store.person(person_id)
+                    overview = views.overview(self.store.vault(person, actor="service"))
+                    if self._generation.get(person_id, 0) == generation:  # no write since
+                        self.keep_overview(person_id, overview)
+            except LifeTwinError:
+                self._overviews.pop(person_id, None)
+            finally:
+                with self._refreshing_lock:
+                    self._refreshing.discard(person_id)
+
+        threading.Thread(target=run, daemon=True, name="overview").start()
+
     def changed(self, person_id: str) -> None:
-        """Data or consent of a person changed: drop what was computed from it."""
-        self._overviews.pop(person_id, None)
+        """Data or consent of a person changed: drop what was computed from it (the next
+        overview is computed afresh, never served stale)."""
+        with self.lock:
+            self._generation[person_id] = self._generation.get(person_id, 0) + 1
+            self._overviews.pop(person_id, None)
 
     # -- webhooks ------------------------------------------------------------------
     def webhooks(self, person_id: str) -> list[Webhook]:

@@ -37,7 +37,7 @@ router = APIRouter(prefix="/api/v1")
 PersonId = Annotated[str, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
-def service(request: Request) -> Service:
+async def service(request: Request) -> Service:
     svc: Service = request.app.state.service
     return svc
 
@@ -45,7 +45,7 @@ def service(request: Request) -> Service:
 Svc = Annotated[Service, Depends(service)]
 
 
-def principal(request: Request, svc: Svc) -> Principal:
+async def principal(request: Request, svc: Svc) -> Principal:
     who = svc.gate.principal(request)
     assert who is not None
     return who
@@ -54,7 +54,7 @@ def principal(request: Request, svc: Svc) -> Principal:
 Who = Annotated[Principal, Depends(principal)]
 
 
-def csrf(request: Request, who: Who) -> Principal:
+async def csrf(request: Request, who: Who) -> Principal:
     """State-changing requests from a browser session need the CSRF header."""
     gate = request.app.state.service.gate
     gate.check_csrf(who, request.headers.get("x-csrf-token"))
@@ -222,14 +222,19 @@ def revoke_token(token_id: str, svc: Svc, who: Writer) -> Response:
         if token is None or token.account != who.account:
             raise ApiError(404, f"There is no token '{token_id}' of yours.")
         svc.gate.accounts.revoke_token(token_id)
+    svc.gate.forget()
     return Response(status_code=204)
 
 
 # -- administration ------------------------------------------------------------------------
-def admin(who: Who) -> Principal:
+def _require_admin(who: Principal) -> Principal:
     if who.role is not Role.ADMIN:
         raise ApiError(403, "This needs an administrator account.")
     return who
+
+
+async def admin(who: Who) -> Principal:
+    return _require_admin(who)
 
 
 class NewPersonBody(BaseModel):
@@ -265,7 +270,7 @@ def admin_status(request: Request, svc: Svc, who: Annotated[Principal, Depends(a
 def admin_create_person(
     body: NewPersonBody, request: Request, svc: Svc, who: Annotated[Principal, Depends(csrf)]
 ) -> Response:
-    admin(who)
+    _require_admin(who)
     with svc.lock:
         person = svc.store.add_person(body.name)
         try:
@@ -290,7 +295,7 @@ def admin_create_person(
 def admin_create_caregiver(
     body: NewCaregiverBody, request: Request, svc: Svc, who: Annotated[Principal, Depends(csrf)]
 ) -> Response:
-    admin(who)
+    _require_admin(who)
     with svc.lock:
         account = svc.gate.accounts.create(body.account, body.password, Role.CAREGIVER)
     return reply(
@@ -345,6 +350,7 @@ def erase_person(
     with svc.lock:
         svc.store.erase(person)
         svc.gate.accounts.delete_for_person(person.id)
+    svc.gate.forget()
     svc.changed(person.id)
     if who.session is not None:
         svc.gate.end_session(who.session.id)
@@ -562,15 +568,29 @@ def _owner_for(svc: Service, who: Principal, person_id: str, purpose: Purpose) -
     tags=["twin"],
     summary="Today against baselines, alerts, freshness",
 )
-def get_overview(person_id: str, request: Request, svc: Svc, who: Who) -> Response:
+async def get_overview(person_id: str, request: Request, svc: Svc, who: Who) -> Response:
     person = _owner_for(svc, who, person_id, Purpose.TWIN_CORE)
-    with svc.lock:
-        vault = svc.gate.vault(who, person)
-        data = svc.cached_overview(person.id)
-        if data is None:
-            data = views.overview(vault)
-            svc.keep_overview(person.id, data)
-        vault.log_event("view", "twin_core", what="overview")
+
+    def read() -> dict[str, Any]:
+        with svc.lock:
+            vault = svc.gate.vault(who, person)
+            found = svc.cached_overview(person.id)
+            if found is None:
+                found = views.overview(vault)
+                svc.keep_overview(person.id, found)
+            vault.log_event("view", "twin_core", what="overview")
+        return found
+
+    # The common case (a cached overview, a free store) is a few tens of microseconds:
+    # done on the event loop; anything that could wait goes to a worker thread.
+    data = svc.cached_overview(person.id, stale_ok=True)
+    if data is not None and svc.lock.acquire(blocking=False):
+        try:
+            svc.gate.vault(who, person).log_event("view", "twin_core", what="overview")
+        finally:
+            svc.lock.release()
+    else:
+        data = await asyncio.to_thread(read)
     return reply(request, data)
 
 
@@ -605,12 +625,37 @@ def get_alerts(person_id: str, request: Request, svc: Svc, who: Who) -> Response
 
 
 @router.get(
-    "/persons/{person_id}/forecast", tags=["twin"], summary="Glucose forecast with intervals"
+    "/persons/{person_id}/forecast",
+    tags=["twin"],
+    summary="Forecast with intervals: glucose (minutes ahead) or a daily metric (days ahead)",
 )
-def get_forecast(person_id: str, request: Request, svc: Svc, who: Who) -> Response:
+def get_forecast(
+    person_id: str,
+    request: Request,
+    svc: Svc,
+    who: Who,
+    metric: str = Query(
+        default="glucose",
+        max_length=80,
+        description="glucose, a numeric metric code, sleep or spending.",
+    ),
+    days: int = Query(default=7, ge=1, le=60, description="Days ahead, for daily metrics."),
+) -> Response:
+    from dataclasses import asdict
+
+    from lifetwin.capabilities.daily_forecast import MIN_DAYS, forecast_daily
     from lifetwin.capabilities.glucose_forecast import forecast_for_person
 
     person = _owner_for(svc, who, person_id, Purpose.FORECASTING)
+    if metric != "glucose":
+        with svc.lock:
+            daily = forecast_daily(svc.gate.vault(who, person), metric, days)
+        if daily is None:
+            raise ApiError(
+                404,
+                f"There are fewer than {MIN_DAYS} days of {metric} you allow forecasting on.",
+            )
+        return reply(request, asdict(daily))
     with svc.lock:
         result = forecast_for_person(svc.gate.vault(who, person))
     if result is None:

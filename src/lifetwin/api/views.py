@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from lifetwin.capabilities.cgm_report import cgm_report
 from lifetwin.capabilities.early_warning import stored_alerts
@@ -38,6 +39,20 @@ def parse_time(text: str | None, what: str) -> datetime | None:
     except ValueError:
         raise LifeTwinError(f"'{text}' is not a time for {what} (use ISO 8601).") from None
     return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _iso_many(ms: npt.NDArray[np.int64]) -> list[str]:
+    """ISO 8601 UTC times (second precision, 'Z') for many epoch milliseconds at once."""
+    text = np.datetime_as_string(ms.astype("datetime64[ms]").astype("datetime64[s]"), unit="s")
+    return [t + "Z" for t in text.tolist()]
+
+
+def _rounded(values: npt.NDArray[np.float64], digits: int = 3) -> list[float | None]:
+    """Values rounded for JSON, NaN and infinities as null."""
+    out = np.round(values, digits).astype(object)
+    out[~np.isfinite(values)] = None
+    result: list[float | None] = out.tolist()
+    return result
 
 
 def _num(value: float | None, digits: int = 2) -> float | None:
@@ -90,36 +105,31 @@ def series(
         ts, values = ts[keep], values[keep]
     points: list[dict[str, Any]]
     if every_s:
+        # ts is sorted: buckets are runs; reduce each run at once.
         bucket = ts // (every_s * 1000)
-        starts, index, counts = np.unique(bucket, return_inverse=True, return_counts=True)
-        sums = np.bincount(index, weights=values)
-        lows = np.full(len(starts), np.inf)
-        highs = np.full(len(starts), -np.inf)
-        np.minimum.at(lows, index, values)
-        np.maximum.at(highs, index, values)
-        bucket_ms = starts * every_s * 1000
+        starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]]) if len(ts) else ts
+        counts = np.diff(np.r_[starts, len(ts)])
+        columns = {
+            "mean": np.add.reduceat(values, starts) / counts if len(ts) else values,
+            "min": np.minimum.reduceat(values, starts) if len(ts) else values,
+            "max": np.maximum.reduceat(values, starts) if len(ts) else values,
+        }
+        at = bucket[starts] * every_s * 1000
+        rows = zip(
+            _iso_many(at),
+            at.tolist(),
+            *(_rounded(v) for v in columns.values()),
+            counts.tolist(),
+            strict=True,
+        )
         points = [
-            {
-                "t": iso(int(t)),
-                "ms": int(t),
-                "mean": _num(s / c, 3),
-                "min": _num(lo, 3),
-                "max": _num(hi, 3),
-                "n": int(c),
-            }
-            for t, s, c, lo, hi in zip(
-                bucket_ms.tolist(),
-                sums.tolist(),
-                counts.tolist(),
-                lows.tolist(),
-                highs.tolist(),
-                strict=True,
-            )
+            {"t": t, "ms": ms, "mean": mean, "min": lo, "max": hi, "n": n}
+            for t, ms, mean, lo, hi, n in rows
         ]
     else:
         points = [
-            {"t": iso(int(t)), "ms": int(t), "value": _num(v, 3)}
-            for t, v in zip(ts.tolist(), values.tolist(), strict=True)
+            {"t": t, "ms": ms, "value": v}
+            for t, ms, v in zip(_iso_many(ts), ts.tolist(), _rounded(values), strict=True)
         ]
     page, more = points[:limit], len(points) > limit
     return {

@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from lifetwin.capabilities.models import register
+
 F64 = npt.NDArray[np.float64]
 STEP_MIN = 5
 HORIZONS_MIN = (30, 60, 120)
@@ -95,10 +97,33 @@ class Forecast:
     low_mg_dl: float
     high_mg_dl: float
 
+    # The model contract's names (lifetwin.capabilities.models.Prediction).
+    @property
+    def horizon(self) -> int:
+        return self.horizon_min
 
+    @property
+    def value(self) -> float:
+        return self.value_mg_dl
+
+    @property
+    def low(self) -> float:
+        return self.low_mg_dl
+
+    @property
+    def high(self) -> float:
+        return self.high_mg_dl
+
+
+@register("glucose")
 class GlucoseForecaster:
     """Per-person online ridge regression, one per horizon (the model contract:
-    learn_one, predict_one with an interval, explain_one, clone, to_json/from_json)."""
+    learn_one, predict_one with an interval, explain_one, clone, to_json/from_json).
+
+    ``x`` is one row of :func:`feature_matrix`; ``y`` maps each horizon to the change
+    of glucose by then (see :func:`targets`)."""
+
+    name = "glucose"
 
     def __init__(
         self,
@@ -142,7 +167,10 @@ class GlucoseForecaster:
     def learn_one(self, x: F64, targets: dict[int, float]) -> None:
         self.learn_many(x[None, :], {h: np.array([v]) for h, v in targets.items()})
 
-    def predict_one(self, x: F64, current_mg_dl: float) -> list[Forecast]:
+    def predict_one(self, x: F64, current_mg_dl: float | None = None) -> list[Forecast]:
+        """Forecasts from one feature row (the current level is the row's own, unless given)."""
+        if current_mg_dl is None:
+            current_mg_dl = float(x[1]) * 100.0  # the level column is glucose / 100
         out = []
         for horizon in self.horizons:
             if horizon not in self._weights or not np.all(np.isfinite(x)):
@@ -177,6 +205,21 @@ class GlucoseForecaster:
             h: dict(zip(names, (w * x).round(3).tolist(), strict=True))
             for h, w in self._weights.items()
         }
+
+    @staticmethod
+    def example(n: int, seed: int) -> list[tuple[Any, Any]]:
+        """Synthetic CGM with meals and doses, as (feature row, future changes) pairs."""
+        rng = np.random.default_rng(seed)
+        steps = np.arange(n + 30)
+        carbs = np.where(rng.random(len(steps)) < 0.01, rng.uniform(20, 80, len(steps)), 0.0)
+        insulin = carbs / 10.0
+        cgm = 120 + 30 * np.sin(2 * np.pi * steps / 288) + rng.normal(0, 4, len(steps))
+        cgm += np.convolve(carbs, np.exp(-np.arange(36) / 12) * 0.8)[: len(steps)]
+        cgm -= np.convolve(insulin, np.exp(-np.arange(48) / 18) * 6.0)[: len(steps)]
+        cgm = np.clip(cgm, 40, 400)
+        x = feature_matrix(cgm, insulin, carbs, (steps * STEP_MIN % 1440).astype(float))
+        y = targets(cgm)
+        return [(x[i], {h: float(y[h][i]) for h in HORIZONS_MIN}) for i in range(HISTORY, n)]
 
     def to_json(self) -> str:
         return json.dumps(

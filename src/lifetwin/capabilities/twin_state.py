@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -104,7 +104,8 @@ class TwinState:
         until = as_of
         for code in sorted({s.metric for s in vault.streams() if s.numeric}):
             since_ms = self.seen_until_ms.get(code)
-            series = vault.read_series(code, purpose=Purpose.TWIN_CORE, until=until)
+            since = None if since_ms is None else datetime.fromtimestamp(since_ms / 1000, UTC)
+            series = vault.read_series(code, purpose=Purpose.TWIN_CORE, since=since, until=until)
             if not len(series):
                 continue
             ts, tz, values = series.ts_ms, series.columns.tz_min, series.values

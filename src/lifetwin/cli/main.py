@@ -930,22 +930,33 @@ def insights(
 @app.command()
 def forecast(
     person: PersonArg,
-    metric_code: Annotated[str, typer.Option("--metric", "-m", help="What to forecast.")] = (
-        "glucose"
-    ),
+    metric_code: Annotated[
+        str,
+        typer.Option(
+            "--metric",
+            "-m",
+            help="glucose, a daily metric (resting_heart_rate, body_mass, ...), sleep or spending.",
+        ),
+    ] = "glucose",
     horizon: Annotated[
-        int | None, typer.Option("--horizon", help="Only this horizon in minutes (30, 60 or 120).")
+        int | None,
+        typer.Option(
+            "--horizon",
+            help="Glucose: only this horizon in minutes (30, 60 or 120). Daily metrics: "
+            "days ahead (default 7).",
+        ),
     ] = None,
 ) -> None:
-    """Forecast glucose 30, 60 and 120 minutes ahead with 90 % intervals (decision support)."""
+    """Forecasts with intervals: glucose 30-120 minutes ahead, daily metrics days ahead."""
     from lifetwin.capabilities.glucose_forecast import HORIZONS_MIN, forecast_for_person
 
-    if metric(metric_code).code != "glucose":
-        raise LifeTwinError("Forecasts exist for glucose only so far.")
-    if horizon is not None and horizon not in HORIZONS_MIN:
-        raise LifeTwinError("The horizon must be 30, 60 or 120 minutes.")
     store = _open()
     who = store.person(person)
+    if metric_code in ("sleep", "spending") or metric(metric_code).code != "glucose":
+        _forecast_daily(store, who, metric_code, horizon or 7)
+        return
+    if horizon is not None and horizon not in HORIZONS_MIN:
+        raise LifeTwinError("The horizon must be 30, 60 or 120 minutes.")
     result = forecast_for_person(store.vault(who))
     if result is None:
         out.print(
@@ -967,6 +978,36 @@ def forecast(
     if result.hypo_warning:
         out.print("[bold red]A low (below 70 mg/dL) is forecast within the hour.[/bold red]")
     out.print("Decision support, not a dosing instruction.")
+
+
+def _forecast_daily(store: Store, who: Any, name: str, horizon: int) -> None:
+    from lifetwin.capabilities.daily_forecast import MIN_DAYS, forecast_daily
+
+    if not 1 <= horizon <= 60:
+        raise LifeTwinError("For daily metrics the horizon is 1 to 60 days.")
+    result = forecast_daily(store.vault(who), name, horizon)
+    if result is None:
+        out.print(
+            f"Not enough daily {name} data for {who.name} to forecast ({MIN_DAYS} days are "
+            "needed, and a forecasting grant)."
+        )
+        return
+    out.print(
+        f"{name} for {who.name}: {result.days} days up to {result.last_day} "
+        f"(Holt-Winters with a weekly season, 80 % intervals from its own past errors)"
+    )
+    for f in result.forecasts:
+        out.print(f"  {f.day}: {f.value:.4g} {result.unit} ({f.low:.4g} to {f.high:.4g})")
+    b = result.backtest
+    table = Table(
+        "backtest MAE", *(f"{h} d ahead" for h in b.horizons), title="Rolling-origin backtest"
+    )
+    for model_name, values in b.mae.items():
+        table.add_row(
+            model_name.replace("_", " "), *("—" if v is None else f"{v:.3g}" for v in values)
+        )
+    table.add_row("interval coverage", *("—" if c is None else f"{c:.0%}" for c in b.coverage))
+    out.print(table)
 
 
 @app.command()
@@ -1180,15 +1221,27 @@ def openapi() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    ingest_per_minute: Annotated[
+        int, typer.Option(min=1, help="Ingest requests allowed per account and minute.")
+    ] = 120,
+    max_body_mb: Annotated[
+        int, typer.Option(min=1, max=1024, help="Largest JSON or NDJSON body, in MiB.")
+    ] = 8,
 ) -> None:
     """Run the service and dashboard on http://HOST:PORT."""
     import uvicorn
 
     from lifetwin.api.app import create_app
+    from lifetwin.api.service import Settings
 
     store = _open()
+    settings = Settings(
+        ingest_requests=ingest_per_minute,
+        max_body_bytes=max_body_mb * 1024 * 1024,
+        upload_dir=_home() / "uploads",
+    )
     out.print(f"LifeTwin is serving {store.backend.describe()} at http://{host}:{port}")
-    uvicorn.run(create_app(store), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(store, settings), host=host, port=port, log_level="warning")
 
 
 def main() -> None:

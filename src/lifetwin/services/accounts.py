@@ -278,7 +278,7 @@ class Accounts:
         digest = hashlib.sha256(secret.strip().encode()).hexdigest()
         if token is None or not hmac.compare_digest(token.sha256, digest):
             raise AccountError("The token is not valid (unknown, revoked or altered).")
-        return self._unexpired(token, now)
+        return self.unexpired(token, now)
 
     def check_api_secret(self, sha1_hex: str, now: datetime | None = None) -> Token:
         """The token whose SHA-1 a Nightscout uploader sends as ``api-secret``."""
@@ -289,10 +289,11 @@ class Accounts:
         token = self.token(ref["id"]) if ref else None
         if token is None or not hmac.compare_digest(token.sha1, sha1_hex):
             raise AccountError("The api-secret does not match any token.")
-        return self._unexpired(token, now)
+        return self.unexpired(token, now)
 
     @staticmethod
-    def _unexpired(token: Token, now: datetime | None) -> Token:
+    def unexpired(token: Token, now: datetime | None = None) -> Token:
+        """The token, or raise when it has expired."""
         if (now or datetime.now(UTC)) >= token.expires_at:
             raise AccountError(f"The token expired at {token.expires}; ask for a new one.")
         return token
