@@ -8,8 +8,9 @@ nights: +3-7 bpm the next morning; travel: +2-4 bpm for 2-3 days; hard training 
 +2-3 bpm for 1-2 days) and, for 60 % of people, one or two infections whose resting
 heart rate starts rising 2-5 days before symptom onset, peaks +4-10 bpm around onset
 and settles over a week. The detector (lifetwin.capabilities.early_warning: robust
-z-score against the person's own 28-day baseline, one-sided CuSum, threshold from the
-false-alarm budget) never sees the labels. An infection counts as detected when an
+z-score against the person's own 28-day baseline, turned into an empirical normal score
+against the person's earlier days, one-sided CuSum, threshold from the false-alarm
+budget) never sees the labels. An infection counts as detected when an
 alert starts between 7 days before and 2 days after onset; lead time is onset minus the
 alert day; alert-days outside any infection window [onset-7, onset+10] are false.
 Prints a summary and, last, one JSON line.
@@ -23,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from lifetwin.capabilities.early_warning import cusum_alert_days, cusum_threshold, standardized
+from lifetwin.capabilities.early_warning import cusum_alert_days, cusum_threshold, illness_scores
 
 
 def person(rng: np.random.Generator, days: int) -> tuple[np.ndarray, list[int]]:
@@ -81,7 +82,7 @@ def main() -> None:
     healthy_days = 0
     for _ in range(args.people):
         rhr, onsets = person(rng, days)
-        flags = cusum_alert_days(standardized(rhr), h)
+        flags = cusum_alert_days(illness_scores(rhr)[1], h)
         starts = np.flatnonzero(flags & ~np.concatenate(([False], flags[:-1])))
         covered = np.zeros(days, dtype=bool)
         for onset in onsets:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -64,15 +65,16 @@ def test_alerts_are_stored_delivered_once_and_need_the_forecasting_grant(
     vault.grant(Scope.parse("domain:vitals"), Purpose.FORECASTING)
     sink = tmp_path / "alerts.jsonl"
     found = illness_alerts(vault, notifiers=[FileNotifier(str(sink))])
-    assert len(found) == 1
-    assert found[0].kind == "illness_early_warning"
-    assert "association, not a diagnosis" in found[0].message
-    assert found[0].lineage.purpose == "forecasting"
-    assert [a.day for a in stored_alerts(vault)] == [found[0].day]
+    rise = [a for a in found if 80 <= (a.day - date(2023, 12, 9)).days <= 86]
+    assert len(rise) == 1  # the planted rise raises exactly one alert
+    assert rise[0].kind == "illness_early_warning"
+    assert "association, not a diagnosis" in rise[0].message
+    assert rise[0].lineage.purpose == "forecasting"
+    assert [a.day for a in stored_alerts(vault)] == [a.day for a in found]
     illness_alerts(vault, notifiers=[FileNotifier(str(sink))])  # again: not re-sent
     lines = sink.read_text().splitlines()
-    assert len(lines) == 1
-    assert json.loads(lines[0])["metric"] == "resting_heart_rate"
+    assert len(lines) == len(found)
+    assert json.loads(lines[-1])["metric"] == "resting_heart_rate"
     entries = store.audit.entries(vault.person.id, None)
     assert any(e.action == "derive" for e in entries)
 

@@ -33,7 +33,7 @@ from lifetwin.services.importer import ImportSummary, import_file, import_items
 from lifetwin.sources.base import ReadOptions, SeriesChunk
 from lifetwin.store.vault import Person, Store, Vault
 
-OVERVIEW_TTL_S = 60.0
+OVERVIEW_TTL_S = 600.0  # a safety net for writes made outside the service
 
 
 @dataclass

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
@@ -67,8 +68,10 @@ Writer = Annotated[Principal, Depends(csrf)]
 def reply(
     request: Request, payload: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
-    """JSON with a strong ETag; 304 when the client already has this version."""
-    body = json.dumps(payload, separators=(",", ":"), default=str).encode()
+    """JSON with a strong ETag; 304 when the client already has this version.
+
+    orjson writes NaN and infinities as null, so the body is always valid JSON."""
+    body = orjson.dumps(payload, default=str, option=orjson.OPT_NON_STR_KEYS)
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     extra = {"ETag": etag, "Cache-Control": "private, no-cache", **(headers or {})}
     match = request.headers.get("if-none-match", "")

@@ -169,6 +169,8 @@ def refresh_twin(vault: Vault) -> tuple[TwinState, int]:
             )
         ),
     )
+    if stored is not None and not learned and stored.lineage.grants == lineage.grants:
+        return state, learned  # nothing new: the stored state stands
     vault.save_derived(
         Derived(
             name="twin:state",
