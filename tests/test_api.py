@@ -472,3 +472,25 @@ def test_a_broken_upload_reports_its_problem_and_keeps_what_was_there(world: Ser
     assert job["error"]
     assert "Traceback" not in job["error"]
     assert _count(world, pid) == 5
+
+
+def test_dashboard_forms_without_their_csrf_token_change_nothing(world: ServiceWorld) -> None:
+    pid = world.add_person("Ana", "ana")
+    world.sign_in(world.client, "ana")
+    html = {"Accept": "text/html"}
+    consent = world.client.post(
+        f"/p/{pid}/privacy/consent",
+        data={"category": "vitals", "purpose": "twin_core", "action": "grant"},
+        headers=html,
+    )
+    assert consent.status_code == 403
+    assert "CSRF" in consent.text
+    assert consent.headers["content-type"].startswith("text/html")
+    assert world.store.vault(world.store.person(pid)).consents().grants == []
+    erase = world.client.post(f"/p/{pid}/erase", data={"confirm": "Ana"}, headers=html)
+    assert erase.status_code == 403
+    assert [p.id for p in world.store.persons()] == [pid]
+    login = world.new_client().post(
+        "/login", data={"name": "ana", "password": PASSWORD, "code": "123456"}
+    )
+    assert login.status_code == 403  # no sign-in form token either

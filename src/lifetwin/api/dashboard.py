@@ -185,13 +185,7 @@ def home(request: Request, svc: Svc) -> Response:
 @router.get("/p/{person_id}")
 def overview(person_id: str, request: Request, svc: Svc, who: Viewer) -> HTMLResponse:
     person = own(svc, who, person_id)
-    with svc.lock:
-        vault = svc.gate.vault(who, person)
-        data = svc.cached_overview(person.id)
-        if data is None:
-            data = views.overview(vault)
-            svc.keep_overview(person.id, data)
-        vault.log_event("view", "twin_core", what="overview")
+    data = svc.overview(svc.gate.vault(who, person))
     return page(
         request,
         "overview.html",

@@ -128,6 +128,13 @@ async def post_treatments(request: Request, svc: Svc, who: Uploader) -> Response
     return await _upload(request, svc, who, "treatments")
 
 
+def _read_purpose(who: Principal) -> Purpose:
+    """What an uploader's token reads for: self_access if it has it, else its first purpose."""
+    if who.purposes is None or Purpose.SELF_ACCESS in who.purposes:
+        return Purpose.SELF_ACCESS
+    return min(who.purposes)
+
+
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -138,11 +145,7 @@ def get_entries(
     request: Request, svc: Svc, who: Uploader, count: int = Query(default=10, ge=1, le=10_000)
 ) -> Response:
     person = _person(svc, who)
-    purpose = (
-        Purpose.SELF_ACCESS
-        if who.purposes is None or Purpose.SELF_ACCESS in who.purposes
-        else min(who.purposes)
-    )
+    purpose = _read_purpose(who)
     with svc.lock:
         series = svc.gate.vault(who, person).read_series("glucose", purpose=purpose).tail(count)
     out = []
@@ -167,11 +170,7 @@ def get_treatments(
     request: Request, svc: Svc, who: Uploader, count: int = Query(default=10, ge=1, le=10_000)
 ) -> Response:
     person = _person(svc, who)
-    purpose = (
-        Purpose.SELF_ACCESS
-        if who.purposes is None or Purpose.SELF_ACCESS in who.purposes
-        else min(who.purposes)
-    )
+    purpose = _read_purpose(who)
     found: list[Event] = []
     with svc.lock:
         vault = svc.gate.vault(who, person)

@@ -124,6 +124,16 @@ class Service:
             self._refresh_overview(person_id)
         return hit[1]
 
+    def overview(self, vault: Vault) -> dict[str, Any]:
+        """The person's overview (cached, or computed now) and the audit entry of viewing it."""
+        with self.lock:
+            found = self.cached_overview(vault.person.id)
+            if found is None:
+                found = views.overview(vault)
+                self.keep_overview(vault.person.id, found)
+            vault.log_event("view", "twin_core", what="overview")
+        return found
+
     def keep_overview(self, person_id: str, overview: dict[str, Any]) -> None:
         self._overviews[person_id] = (time.monotonic(), overview)
 

@@ -574,16 +574,6 @@ def _owner_for(svc: Service, who: Principal, person_id: str, purpose: Purpose) -
 async def get_overview(person_id: str, request: Request, svc: Svc, who: Who) -> Response:
     person = _owner_for(svc, who, person_id, Purpose.TWIN_CORE)
 
-    def read() -> dict[str, Any]:
-        with svc.lock:
-            vault = svc.gate.vault(who, person)
-            found = svc.cached_overview(person.id)
-            if found is None:
-                found = views.overview(vault)
-                svc.keep_overview(person.id, found)
-            vault.log_event("view", "twin_core", what="overview")
-        return found
-
     # The common case (a cached overview, a free store) is a few tens of microseconds:
     # done on the event loop; anything that could wait goes to a worker thread.
     data = svc.cached_overview(person.id, stale_ok=True)
@@ -593,7 +583,7 @@ async def get_overview(person_id: str, request: Request, svc: Svc, who: Who) -> 
         finally:
             svc.lock.release()
     else:
-        data = await asyncio.to_thread(read)
+        data = await asyncio.to_thread(svc.overview, svc.gate.vault(who, person))
     return reply(request, data)
 
 

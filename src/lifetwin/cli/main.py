@@ -517,7 +517,7 @@ def _demo_account(store: Store, person_id: str, name: str, if_missing: bool = Fa
         else:
             out.print(
                 f"Sign in as {name}: the password is in {login}; the code comes from "
-                f"`lifetwin account code {name}`."
+                f"`lifetwin --home {_home()} account code {name}`."
             )
             return
     password = secrets.token_urlsafe(12)
@@ -530,9 +530,9 @@ def _demo_account(store: Store, person_id: str, name: str, if_missing: bool = Fa
     )
     login.chmod(0o600)
     out.print(
-        f"Sign in as [bold]{account.name}[/bold] with password [bold]{password}[/bold] and the "
-        f"code from `lifetwin account code {account.name}` (or add the TOTP secret "
-        f"{account.totp_secret} to an authenticator app). Saved in {login}."
+        f"Sign in as [bold]{account.name}[/bold] with password [bold]{password}[/bold] and "
+        f"the code from `lifetwin --home {_home()} account code {account.name}` (or add the "
+        f"TOTP secret {account.totp_secret} to an authenticator app). Saved in {login}."
     )
 
 
