@@ -158,5 +158,7 @@ class ServiceWorld:
 def world(tmp_path: Path) -> Iterator[ServiceWorld]:
     backend = SQLiteBackend(tmp_path / "service.db", create=True)
     store = Store.initialize(backend, MasterKey.generate())
-    yield ServiceWorld(store, upload_dir=tmp_path / "uploads")
+    made = ServiceWorld(store, upload_dir=tmp_path / "uploads")
+    yield made
+    made.app.state.service.close()  # background work ends before the store closes
     backend.close()

@@ -4,6 +4,8 @@ the dashboard, on one store (see docs/api.md)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -165,7 +167,14 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     from lifetwin.api import dashboard, nightscout, v1
 
     service = Service(store, settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        service.close()  # background imports and analyses finish before the store closes
+
     app = FastAPI(
+        lifespan=lifespan,
         title="LifeTwin",
         version=__version__,
         summary="A private digital twin: your data, your key, your consent.",

@@ -185,7 +185,7 @@ def home(request: Request, svc: Svc) -> Response:
 @router.get("/p/{person_id}")
 def overview(person_id: str, request: Request, svc: Svc, who: Viewer) -> HTMLResponse:
     person = own(svc, who, person_id)
-    data = svc.overview(svc.gate.vault(who, person))
+    data = svc.overview(who, person)
     return page(
         request,
         "overview.html",

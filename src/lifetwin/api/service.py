@@ -13,7 +13,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +23,7 @@ import numpy as np
 
 from lifetwin.api import views
 from lifetwin.api.live import Broker, BrokerNotifier, Webhook
-from lifetwin.api.security import ApiError, Gate, RateLimiter
+from lifetwin.api.security import ApiError, Gate, Principal, RateLimiter
 from lifetwin.core.errors import LifeTwinError
 from lifetwin.core.model import to_epoch_ms
 from lifetwin.core.units import canonical_unit, conversion
@@ -104,11 +104,35 @@ class Service:
         self.jobs: dict[str, ImportJob] = {}
         self._overviews: dict[str, tuple[float, dict[str, Any]]] = {}
         self._refreshing: set[str] = set()
+        self._threads: set[threading.Thread] = set()
+        self._threads_lock = threading.Lock()
+        self._closing = False
         self._generation: dict[str, int] = {}
         self._refreshing_lock = threading.Lock()
         upload = self.settings.upload_dir
         self.upload_dir = upload or Path(tempfile.mkdtemp(prefix="lifetwin-uploads-"))
         self.upload_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    # -- background work -----------------------------------------------------------
+    def spawn(self, work: Callable[[], None], name: str) -> None:
+        """Run store work in the background; close() waits for it."""
+        with self._threads_lock:
+            if self._closing:
+                return
+            thread = threading.Thread(target=work, daemon=True, name=name)
+            self._threads.add(thread)
+        thread.start()
+        with self._threads_lock:
+            self._threads = {t for t in self._threads if t.is_alive()}
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop taking background work and wait for what runs (before the store closes)."""
+        with self._threads_lock:
+            self._closing = True
+            running = list(self._threads)
+        deadline = time.monotonic() + timeout
+        for thread in running:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     # -- cache -------------------------------------------------------------------
     def cached_overview(self, person_id: str, stale_ok: bool = False) -> dict[str, Any] | None:
@@ -124,9 +148,10 @@ class Service:
             self._refresh_overview(person_id)
         return hit[1]
 
-    def overview(self, vault: Vault) -> dict[str, Any]:
+    def overview(self, principal: Principal, person: Person) -> dict[str, Any]:
         """The person's overview (cached, or computed now) and the audit entry of viewing it."""
         with self.lock:
+            vault = self.gate.vault(principal, person)
             found = self.cached_overview(vault.person.id)
             if found is None:
                 found = views.overview(vault)
@@ -158,7 +183,7 @@ class Service:
                 with self._refreshing_lock:
                     self._refreshing.discard(person_id)
 
-        threading.Thread(target=run, daemon=True, name="overview").start()
+        self.spawn(run, "overview")
 
     def changed(self, person_id: str) -> None:
         """Data or consent of a person changed: drop what was computed from it (the next
@@ -215,7 +240,7 @@ class Service:
     def after_write(self, person: Person) -> None:
         self.changed(person.id)
         if self.settings.analyze_after_ingest:
-            threading.Thread(target=self.analyze, args=(person,), daemon=True).start()
+            self.spawn(lambda: self.analyze(person), "analyze")
 
     # -- ingest --------------------------------------------------------------------
     def ingest(
@@ -263,7 +288,7 @@ class Service:
                 path.unlink(missing_ok=True)
             self.after_write(person)
 
-        threading.Thread(target=run, daemon=True, name=f"import-{job.id}").start()
+        self.spawn(run, f"import-{job.id}")
         return job
 
 

@@ -583,7 +583,7 @@ async def get_overview(person_id: str, request: Request, svc: Svc, who: Who) -> 
         finally:
             svc.lock.release()
     else:
-        data = await asyncio.to_thread(svc.overview, svc.gate.vault(who, person))
+        data = await asyncio.to_thread(svc.overview, who, person)
     return reply(request, data)
 
 
