@@ -4,9 +4,11 @@ answer is never a server error, and every error is a problem+json document."""
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
@@ -60,3 +62,9 @@ def test_no_request_makes_the_service_fail(case: Any) -> None:
         kind = kind[0] if isinstance(kind, list) else kind
         assert kind.startswith("application/problem+json"), response.text[:200]
         assert "Traceback" not in response.text
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _finish_background_work() -> Iterator[None]:
+    yield
+    APP.state.service.close()  # uploads the fuzzer started finish before the process ends
