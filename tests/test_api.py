@@ -494,3 +494,30 @@ def test_dashboard_forms_without_their_csrf_token_change_nothing(world: ServiceW
         "/login", data={"name": "ana", "password": PASSWORD, "code": "123456"}
     )
     assert login.status_code == 403  # no sign-in form token either
+
+
+def test_a_caregiver_sees_the_shared_streams_in_the_dashboard(world: ServiceWorld) -> None:
+    pid = world.add_person("Ana", "ana")
+    world.accounts.create("dr-lee", PASSWORD, Role.CAREGIVER)
+    auth = {"Authorization": f"Bearer {world.token('ana', pid)}"}
+    world.client.post(
+        f"/api/v1/persons/{pid}/observations",
+        json=_obs(10) + _obs(5, "glucose", "mg/dL"),
+        headers=auth,
+    )
+    vault = world.store.vault(world.store.person(pid))
+    vault.grant(Scope.parse("metric:glucose"), Purpose.SHARING, recipient="dr-lee")
+    client = world.new_client()
+    world.sign_in(client, "dr-lee")
+    start = client.get("/")
+    assert f"/p/{pid}/shared" in start.text
+    shared = client.get(f"/p/{pid}/shared")
+    assert shared.status_code == 200
+    assert "glucose" in shared.text
+    assert "heart rate" not in shared.text
+    chart = client.get(f"/p/{pid}/metric/glucose?days=7")
+    assert chart.status_code == 200
+    assert "Privacy" not in chart.text  # no owner pages for a caregiver
+    hidden = client.get(f"/p/{pid}/metric/heart_rate?days=7")
+    assert "No values you may see" in hidden.text
+    assert client.get(f"/p/{pid}/privacy", headers={"Accept": "text/html"}).status_code == 403

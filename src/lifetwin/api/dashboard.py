@@ -57,6 +57,7 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
     context.setdefault("csrf", who.session.csrf if who and who.session else "")
     context.setdefault("charts", False)
     context.setdefault("person", None)
+    context.setdefault("shared_person", None)
     html = env.get_template(template).render(request=request, **context)
     return HTMLResponse(html, status_code=status)
 
@@ -201,17 +202,20 @@ def overview(person_id: str, request: Request, svc: Svc, who: Viewer) -> HTMLRes
 def metric_page(
     person_id: str, code: str, request: Request, svc: Svc, who: Viewer, days: int = 7
 ) -> HTMLResponse:
-    person = own(svc, who, person_id)
+    person, purpose, recipient = svc.gate.read_access(who, person_id)
     days = min(max(days, 1), 7300)
     every = max(60, days * 86400 // 2000)
     since = datetime.now(UTC) - timedelta(days=days)
     with svc.lock:
         vault = svc.gate.vault(who, person)
         series = views.series(
-            vault, code, Purpose.SELF_ACCESS, None, since, None, every, views.MAX_POINTS, None
+            vault, code, purpose, recipient, since, None, every, views.MAX_POINTS, None
         )
         state = TwinState()
-        if any(s.metric == series["metric"] for s in vault.visible_streams(Purpose.TWIN_CORE)):
+        owner = who.role is Role.PERSON  # the baseline band is the person's own twin
+        if owner and any(
+            s.metric == series["metric"] for s in vault.visible_streams(Purpose.TWIN_CORE)
+        ):
             state, _ = refresh_twin(vault)
     hourly = state.hourly.get(series["metric"], {})
     latest = state.latest.get(series["metric"])
@@ -283,12 +287,31 @@ def metric_page(
         title=series["name"],
         section="overview",
         who=who,
-        person=person,
+        person=person if owner else None,
+        shared_person=None if owner else person,
         series=series,
         chart=chart,
         days=days,
-        anomalies=len(odd_x),
+        anomalies=len(odd_x) if len(data) > 1 else None,
         charts=True,
+    )
+
+
+@router.get("/p/{person_id}/shared")
+def shared_page(person_id: str, request: Request, svc: Svc, who: Viewer) -> HTMLResponse:
+    """What a person shares with this caregiver: the streams, each with its timeline."""
+    person, purpose, recipient = svc.gate.read_access(who, person_id)
+    with svc.lock:
+        vault = svc.gate.vault(who, person)
+        streams = [s for s in views.streams(vault, purpose, recipient) if s["numeric"]]
+        vault.log_event("view", purpose.value, what="shared streams", recipient=recipient)
+    return page(
+        request,
+        "shared.html",
+        title="Shared with you",
+        who=who,
+        shared_person=person,
+        streams=streams,
     )
 
 
