@@ -253,3 +253,26 @@ def test_ingest_runs_the_early_warnings_and_publishes_new_ones(world: ServiceWor
         time.sleep(0.05)
     assert message is not None
     assert message["data"]["kind"] == "deviation"
+
+
+def test_webhooks_need_https_except_to_this_machine(world: ServiceWorld) -> None:
+    pid = world.add_person("Ana", "ana")
+    auth = {"Authorization": f"Bearer {world.token('ana', pid)}"}
+    url = f"/api/v1/persons/{pid}/webhooks"
+    plain = world.client.post(url, json={"url": "http://hooks.example.org/x"}, headers=auth)
+    assert plain.status_code == 422
+    assert "https://" in plain.json()["detail"]
+    assert (
+        world.client.post(
+            url, json={"url": "https://hooks.example.org/x"}, headers=auth
+        ).status_code
+        == 201
+    )
+    assert (
+        world.client.post(url, json={"url": "http://127.0.0.1:9/x"}, headers=auth).status_code
+        == 201
+    )
+    bad = world.client.post(
+        url, json={"url": "https://x.org", "events": ["everything"]}, headers=auth
+    )
+    assert bad.status_code == 422

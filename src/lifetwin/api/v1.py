@@ -19,6 +19,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import orjson
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
@@ -877,6 +878,10 @@ def add_webhook(
     unknown = set(body.events) - {"alert", "forecast"}
     if unknown:
         raise ApiError(422, f"Unknown events {sorted(unknown)}: use alert and forecast.")
+    target = urlsplit(body.url)
+    loopback = target.hostname in ("127.0.0.1", "localhost", "::1")
+    if target.scheme != "https" and not loopback:
+        raise ApiError(422, "A webhook needs an https:// address (http:// only to this machine).")
     hook = Webhook(
         id=secrets.token_hex(6), url=body.url, secret=secrets.token_urlsafe(32), events=body.events
     )
