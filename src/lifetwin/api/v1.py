@@ -408,8 +408,8 @@ class ObservationIn(BaseModel):
     metric: str = Field(description="A metric code, e.g. heart_rate or glucose.")
     value: float
     unit: str | None = Field(default=None, description="Converted to the metric's unit.")
-    time: str = Field(description="ISO 8601 with offset, or epoch milliseconds.")
-    end: str | None = None
+    time: str | int = Field(description="ISO 8601 with offset, or epoch milliseconds.")
+    end: str | int | None = None
     source: str = "api"
     tz_min: int = 0
 
@@ -460,8 +460,8 @@ async def ingest_observations(person_id: str, request: Request, svc: Svc, who: W
         items = list(ndjson(body, svc.settings.max_batch))
     elif kind == "application/json":
         try:
-            raw = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raw = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
             raise ApiError(400, f"The body is not JSON ({exc.args[0]}).") from None
         found = raw.get("observations") if isinstance(raw, dict) else raw
         if not isinstance(found, list):
