@@ -97,6 +97,45 @@ def _labelled(page: Any) -> list[str]:
     return result
 
 
+CONTRAST_JS = """() => {
+  const rgb = (c) => (c.match(/[0-9.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (v) => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const background = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c.length === 3 || (c.length === 4 && c[3] > 0)) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const bad = [];
+  for (const el of document.querySelectorAll('body *')) {
+    if (el.closest('svg, .js-plotly-plot')) continue;
+    const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !el.getClientRects().length) continue;
+    const style = getComputedStyle(el);
+    const a = lum(rgb(style.color)), b = lum(background(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const size = parseFloat(style.fontSize), heavy = Number(style.fontWeight) >= 700;
+    const large = size >= 24 || (heavy && size >= 18.66);
+    const text = el.textContent.trim().slice(0, 30);
+    if (ratio < (large ? 3 : 4.5)) bad.push(`${el.tagName} "${text}" ${ratio.toFixed(2)}`);
+  }
+  return bad;
+}"""
+
+
+def _low_contrast(page: Any) -> list[str]:
+    """Text below WCAG AA contrast (4.5:1, or 3:1 for large text), charts aside."""
+    result: list[str] = page.evaluate(CONTRAST_JS)
+    return result
+
+
 def test_a_person_signs_in_imports_sees_revokes_exports_and_erases(
     server: dict[str, Any], browser: Any
 ) -> None:
@@ -122,6 +161,7 @@ def test_a_person_signs_in_imports_sees_revokes_exports_and_erases(
     assert page.locator("table tbody tr").count() >= 8
     _shot(page, "overview")
     assert _labelled(page) == []
+    assert _low_contrast(page) == []
     replay = browser.new_context().new_page()
     replay.goto(base + "/login")
     replay.fill("#name", "alex")
@@ -157,12 +197,14 @@ def test_a_person_signs_in_imports_sees_revokes_exports_and_erases(
     page.goto(f"{base}/p/{person.id}/cgm")
     page.wait_for_selector("#agp[data-drawn=true] .main-svg")
     assert page.locator("#forecast-list li").count() == 3
+    assert _low_contrast(page) == []
     _shot(page, "cgm")
 
     # ... and loses it when the person turns metabolic data off for forecasting.
     page.goto(f"{base}/p/{person.id}/privacy")
     _shot(page, "privacy")
     assert _labelled(page) == []
+    assert _low_contrast(page) == []
     toggle = page.locator("[data-testid=consent-metabolic-forecasting]")
     assert toggle.get_attribute("aria-checked") == "true"
     toggle.click()
