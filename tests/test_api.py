@@ -311,9 +311,9 @@ def test_ingest_is_rate_limited_per_token(tmp_path: Path) -> None:
 
 
 # -- roles ----------------------------------------------------------------------------------------
-def test_a_caregiver_sees_only_what_was_shared_with_them(world: ServiceWorld) -> None:
-    pid = world.add_person("Ana", "ana")
-    other = world.add_person("Ben", "ben")
+def _caregiver_of_glucose(world: ServiceWorld, pid: str) -> Any:
+    """Give the person heart rate and glucose, share glucose with a caregiver 'dr-lee'
+    and return a client signed in as that caregiver."""
     world.accounts.create("dr-lee", PASSWORD, Role.CAREGIVER)
     auth = {"Authorization": f"Bearer {world.token('ana', pid)}"}
     world.client.post(
@@ -325,6 +325,14 @@ def test_a_caregiver_sees_only_what_was_shared_with_them(world: ServiceWorld) ->
     vault.grant(Scope.parse("metric:glucose"), Purpose.SHARING, recipient="dr-lee")
     client = world.new_client()
     world.sign_in(client, "dr-lee")
+    return client
+
+
+def test_a_caregiver_sees_only_what_was_shared_with_them(world: ServiceWorld) -> None:
+    pid = world.add_person("Ana", "ana")
+    other = world.add_person("Ben", "ben")
+    client = _caregiver_of_glucose(world, pid)
+    vault = world.store.vault(world.store.person(pid))
     assert [p["id"] for p in client.get("/api/v1/persons").json()["items"]] == [pid]
     streams = client.get(f"/api/v1/persons/{pid}/streams").json()["items"]
     assert [s["metric"] for s in streams] == ["glucose"]
@@ -498,17 +506,7 @@ def test_dashboard_forms_without_their_csrf_token_change_nothing(world: ServiceW
 
 def test_a_caregiver_sees_the_shared_streams_in_the_dashboard(world: ServiceWorld) -> None:
     pid = world.add_person("Ana", "ana")
-    world.accounts.create("dr-lee", PASSWORD, Role.CAREGIVER)
-    auth = {"Authorization": f"Bearer {world.token('ana', pid)}"}
-    world.client.post(
-        f"/api/v1/persons/{pid}/observations",
-        json=_obs(10) + _obs(5, "glucose", "mg/dL"),
-        headers=auth,
-    )
-    vault = world.store.vault(world.store.person(pid))
-    vault.grant(Scope.parse("metric:glucose"), Purpose.SHARING, recipient="dr-lee")
-    client = world.new_client()
-    world.sign_in(client, "dr-lee")
+    client = _caregiver_of_glucose(world, pid)
     start = client.get("/")
     assert f"/p/{pid}/shared" in start.text
     shared = client.get(f"/p/{pid}/shared")

@@ -537,26 +537,13 @@ def import_page(
 
 @router.post("/p/{person_id}/import")
 async def import_submit(person_id: str, request: Request, svc: Svc, who: Viewer) -> Response:
-    import tempfile
-
     form = await request.form()
     svc.gate.check_csrf(who, str(form.get("csrf_token") or ""))
     person = own(svc, who, person_id)
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         raise ApiError(422, "Choose a file to import.")
-    name = Path(upload.filename).name[:200]
-    handle, tmp = tempfile.mkstemp(prefix="upload-", suffix="-" + name, dir=svc.upload_dir)
-    size = 0
-    with open(handle, "wb") as out:
-        while chunk := await upload.read(1 << 20):
-            size += len(chunk)
-            if size > svc.settings.max_upload_bytes:
-                out.close()
-                Path(tmp).unlink(missing_ok=True)
-                raise ApiError(413, "The file is too large to import here.")
-            out.write(chunk)
-    job = svc.start_import(person, Path(tmp), name, None)
+    job = await svc.receive_upload(person, upload, None)
     return RedirectResponse(f"/p/{person.id}/import?job={job.id}", status_code=303)
 
 
@@ -698,19 +685,13 @@ def report_page(person_id: str, request: Request, svc: Svc, who: Viewer) -> HTML
 async def erase_submit(person_id: str, request: Request, svc: Svc, who: Viewer) -> Response:
     form = await form_csrf(request, who, svc)
     person = own(svc, who, person_id)
-    if str(form.get("confirm") or "").strip().casefold() != person.name.strip().casefold():
+    if not svc.confirms(person, str(form.get("confirm") or "")):
         return RedirectResponse(
             f"/p/{person.id}/privacy?flash=Nothing was erased: the name typed was not "
             f"{person.name}.",
             status_code=303,
         )
-    with svc.lock:
-        svc.store.erase(person)
-        svc.gate.accounts.delete_for_person(person.id)
-    svc.gate.forget()
-    svc.changed(person.id)
-    if who.session is not None:
-        svc.gate.end_session(who.session.id)
+    svc.erase(person, who)
     response = page(
         request,
         "message.html",

@@ -263,11 +263,10 @@ class Gate:
         if hit is not None and hit[0] > time.monotonic():
             return hit[1]
         with self.lock:
-            row = self.store.backend.person_by_id(person_id)
-            if row is None:
-                return None
-            person = self.store.person(person_id)
-            keys = PersonKeys(self.store.master_unwrap(row[2]))
+            found = self.store.person_with_keys(person_id)
+        if found is None:
+            return None
+        person, keys = found
         self._persons[person_id] = (time.monotonic() + CACHE_S, person, keys)
         return person
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from starlette.datastructures import UploadFile
 
 from lifetwin.api import views
 from lifetwin.api.live import Broker, BrokerNotifier, Webhook
@@ -262,7 +263,43 @@ class Service:
         self.after_write(person)
         return summary
 
+    # -- erasure ---------------------------------------------------------------------
+    @staticmethod
+    def confirms(person: Person, typed: str) -> bool:
+        """Whether what was typed to confirm an erasure is the person's name."""
+        return typed.strip().casefold() == person.name.strip().casefold()
+
+    def erase(self, person: Person, principal: Principal) -> None:
+        """Erase the person, their accounts and tokens; end the session that asked."""
+        with self.lock:
+            self.store.erase(person)
+            self.gate.accounts.delete_for_person(person.id)
+        self.gate.forget()
+        self.changed(person.id)
+        if principal.session is not None:
+            self.gate.end_session(principal.session.id)
+
     # -- imports -------------------------------------------------------------------
+    async def receive_upload(
+        self, person: Person, upload: UploadFile, fmt: str | None
+    ) -> ImportJob:
+        """Save an uploaded export under the upload folder (refusing it past the size
+        limit, keeping nothing) and start importing it."""
+        name = Path(upload.filename or "upload").name[:200] or "upload"
+        handle, tmp = tempfile.mkstemp(prefix="upload-", suffix="-" + name, dir=self.upload_dir)
+        path = Path(tmp)
+        size = 0
+        with open(handle, "wb") as out:
+            while chunk := await upload.read(1 << 20):
+                size += len(chunk)
+                if size > self.settings.max_upload_bytes:
+                    out.close()
+                    path.unlink(missing_ok=True)
+                    limit = self.settings.max_upload_bytes // 2**20
+                    raise ApiError(413, f"The file is larger than {limit} MiB.")
+                out.write(chunk)
+        return self.start_import(person, path, name, fmt)
+
     def start_import(self, person: Person, path: Path, name: str, fmt: str | None) -> ImportJob:
         job = ImportJob(id=uuid.uuid4().hex[:12], person_id=person.id, file=name)
         self.jobs[job.id] = job

@@ -15,9 +15,7 @@ import hashlib
 import json
 import queue
 import secrets
-import tempfile
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -349,15 +347,9 @@ def erase_person(
     confirm: str = Query(description="The person's name, to confirm."),
 ) -> Response:
     person = svc.gate.owner_access(who, person_id)
-    if confirm.strip().casefold() != person.name.strip().casefold():
+    if not svc.confirms(person, confirm):
         raise ApiError(400, "To erase, 'confirm' must be the person's name exactly.")
-    with svc.lock:
-        svc.store.erase(person)
-        svc.gate.accounts.delete_for_person(person.id)
-    svc.gate.forget()
-    svc.changed(person.id)
-    if who.session is not None:
-        svc.gate.end_session(who.session.id)
+    svc.erase(person, who)
     return Response(status_code=204)
 
 
@@ -497,21 +489,7 @@ async def upload_import(
     ] = None,
 ) -> Response:
     person = svc.gate.owner_access(who, person_id)
-    name = Path(file.filename or "upload").name[:200] or "upload"
-    handle, tmp = tempfile.mkstemp(prefix="upload-", suffix="-" + name, dir=svc.upload_dir)
-    path = Path(tmp)
-    size = 0
-    with open(handle, "wb") as out:
-        while chunk := await file.read(1 << 20):
-            size += len(chunk)
-            if size > svc.settings.max_upload_bytes:
-                out.close()
-                path.unlink(missing_ok=True)
-                raise ApiError(
-                    413, f"The file is larger than {svc.settings.max_upload_bytes // 2**20} MiB."
-                )
-            out.write(chunk)
-    job = svc.start_import(person, path, name, format or None)
+    job = await svc.receive_upload(person, file, format or None)
     location = f"/api/v1/persons/{person_id}/imports/{job.id}"
     return reply(request, job.public(), status=202, headers={"Location": location})
 

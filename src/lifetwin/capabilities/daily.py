@@ -4,11 +4,24 @@ from __future__ import annotations
 
 import numpy as np
 
+from lifetwin.core.vocabulary import Kind
 from lifetwin.privacy.consent import Purpose
 from lifetwin.privacy.lineage import Derived
-from lifetwin.store.vault import Vault
+from lifetwin.store.vault import Series, Vault
 
 DAY_MS = 86_400_000
+
+
+def daily_values(series: Series) -> dict[int, float]:
+    """One value per local day (days since 1970-01-01): the day's sum for interval
+    metrics (steps, energy), else the day's mean."""
+    if not len(series):
+        return {}
+    days = ((series.ts_ms // 60_000 + series.columns.tz_min) // 1440).astype(np.int64)
+    unique, inverse = np.unique(days, return_inverse=True)
+    sums = np.bincount(inverse, weights=series.values)
+    values = sums if series.metric.kind is Kind.INTERVAL else sums / np.bincount(inverse)
+    return dict(zip(unique.tolist(), values.tolist(), strict=True))
 
 
 def daily_summary(vault: Vault, metric_code: str, purpose: Purpose) -> Derived:

@@ -25,9 +25,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from lifetwin.capabilities.daily import daily_values
+from lifetwin.capabilities.measures import asleep_night, money_out
 from lifetwin.capabilities.models import register
 from lifetwin.core.errors import LifeTwinError
-from lifetwin.core.vocabulary import Kind, metric
+from lifetwin.core.vocabulary import metric
 from lifetwin.privacy.consent import Purpose
 from lifetwin.privacy.lineage import Derived
 from lifetwin.store.vault import Vault
@@ -154,8 +156,9 @@ class DailyForecaster:
             "season": self.season[0],
         }
 
-    def clone(self) -> DailyForecaster:
-        return DailyForecaster(
+    def _params(self) -> tuple[float, float, float, float, int, float, int]:
+        """The constructor's arguments, in order (what clone and to_json keep)."""
+        return (
             self.alpha,
             self.beta,
             self.gamma,
@@ -165,18 +168,13 @@ class DailyForecaster:
             self.error_window,
         )
 
+    def clone(self) -> DailyForecaster:
+        return DailyForecaster(*self._params())
+
     def to_json(self) -> str:
         return json.dumps(
             {
-                "params": [
-                    self.alpha,
-                    self.beta,
-                    self.gamma,
-                    self.phi,
-                    self.horizon,
-                    self.coverage,
-                    self.error_window,
-                ],
+                "params": list(self._params()),
                 "level": self.level,
                 "trend": self.trend,
                 "season": self.season,
@@ -209,28 +207,19 @@ class DailyForecaster:
 
 
 # -- daily series from a vault -----------------------------------------------------------
-SPECIAL = {"sleep": "minutes asleep per night", "spending": "money out per day"}
-
-
 def daily_series(
     vault: Vault, name: str, purpose: Purpose = Purpose.FORECASTING
 ) -> tuple[int, F64, str, Any]:
     """(first epoch day, one value per local day with NaN gaps, unit, lineage)."""
-    from lifetwin.core.model import Event, Observation
-
+    epoch = date(1970, 1, 1).toordinal()
     by_day: dict[int, float] = {}
     if name == "sleep":
-        from lifetwin.capabilities.measures import ASLEEP
-
         records = vault.read_records("sleep_stage", purpose=purpose)
         for item in records:
-            if isinstance(item, Observation) and item.end and item.value in ASLEEP:
-                night = (item.start - timedelta(hours=12)).date().toordinal() - date(
-                    1970, 1, 1
-                ).toordinal()
-                by_day[night] = (
-                    by_day.get(night, 0.0) + (item.end - item.start).total_seconds() / 60
-                )
+            night = asleep_night(item)
+            if night is not None and item.end is not None:
+                day = night.toordinal() - epoch
+                by_day[day] = by_day.get(day, 0.0) + (item.end - item.start).total_seconds() / 60
         unit, lineage = "min", records.lineage
     elif name == "spending":
         lineage = None
@@ -238,26 +227,17 @@ def daily_series(
             records = vault.read_records(kind, purpose=purpose)
             lineage = records.lineage if lineage is None else lineage.merge(records.lineage)
             for item in records:
-                amount = item.details.get("amount") if isinstance(item, Event) else None
-                if isinstance(item, Event) and isinstance(amount, int | float):
-                    spent = abs(amount) if kind == "event:purchase" else -amount
-                    if spent > 0:
-                        day = item.start.date().toordinal() - date(1970, 1, 1).toordinal()
-                        by_day[day] = by_day.get(day, 0.0) + spent
+                spent = money_out(item, kind)
+                if spent > 0:
+                    day = item.start.date().toordinal() - epoch
+                    by_day[day] = by_day.get(day, 0.0) + spent
         unit = "currency"
     else:
         m = metric(name)
         if not m.is_numeric:
             raise LifeTwinError(f"{m.code} is not numeric; daily forecasts need numbers.")
         series = vault.read_series(m.code, purpose=purpose)
-        days = ((series.ts_ms // 60_000 + series.columns.tz_min) // 1440).astype(np.int64)
-        sums = np.bincount(days - days.min(), weights=series.values) if len(days) else np.zeros(0)
-        counts = np.bincount(days - days.min()) if len(days) else np.zeros(0)
-        for offset in np.flatnonzero(counts).tolist():
-            total = float(sums[offset])
-            by_day[int(days.min()) + offset] = (
-                total if m.kind is Kind.INTERVAL else total / counts[offset]
-            )
+        by_day = daily_values(series)
         unit, lineage = series.unit, series.lineage
     if not by_day:
         return 0, np.zeros(0), unit, lineage

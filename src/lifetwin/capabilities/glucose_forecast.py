@@ -58,12 +58,6 @@ def on_board(amounts: F64, tau_min: float) -> F64:
     return out
 
 
-def _shifted(values: F64, steps: int) -> F64:
-    out = np.full(len(values), np.nan)
-    out[steps:] = values[: len(values) - steps] if steps else values
-    return out
-
-
 def feature_matrix(cgm: F64, insulin_u: F64, carbs_g: F64, minute_of_day: F64) -> F64:
     """One row per time step (NaN rows where there is not yet enough history)."""
     n = len(cgm)

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from lifetwin.core.vocabulary import Kind, metric
+from lifetwin.capabilities.daily import daily_values
 from lifetwin.privacy.consent import Purpose
 from lifetwin.store.vault import Vault
 
@@ -140,17 +140,10 @@ def daily_table(
     units: dict[str, str] = {}
     for code in sorted({s.metric for s in vault.streams() if s.numeric}):
         series = vault.read_series(code, purpose=purpose)
-        if not len(series):
+        by_day = daily_values(series)
+        if len(by_day) < min_days:
             continue
-        days = ((series.ts_ms // 60_000 + series.columns.tz_min) // 1440).astype(np.int64)
-        unique, inverse = np.unique(days, return_inverse=True)
-        if len(unique) < min_days:
-            continue
-        sums = np.bincount(inverse, weights=series.values)
-        counts = np.bincount(inverse)
-        interval = metric(code).kind is Kind.INTERVAL
-        values = sums if interval else sums / counts
-        columns[code] = dict(zip(unique.tolist(), values.tolist(), strict=True))
+        columns[code] = by_day
         units[code] = series.unit
     if not columns:
         return {}, {}

@@ -9,7 +9,7 @@ acute:chronic workload ratio is the 7-day mean of daily load over its 28-day mea
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -116,13 +116,28 @@ def derived_measures(vault: Vault, now: datetime | None = None) -> dict[str, Any
     return out
 
 
+def asleep_night(item: Any) -> date | None:
+    """The night an asleep sleep stage belongs to (its evening's date), else None."""
+    if isinstance(item, Observation) and item.end and item.value in ASLEEP:
+        return (item.start - timedelta(hours=12)).date()
+    return None
+
+
+def money_out(item: Any, kind: str) -> float:
+    """Money spent by a purchase or a transaction record (0 for money coming in)."""
+    amount = item.details.get("amount") if isinstance(item, Event) else None
+    if not isinstance(amount, int | float):
+        return 0.0
+    return float(max(0.0, abs(amount) if kind == "event:purchase" else -amount))
+
+
 def _nights(vault: Vault, now: datetime) -> tuple[F64, F64]:
     """Minutes asleep and the midpoint (local minutes after midnight) per night, oldest first."""
     since = now - timedelta(days=15)
     by_night: dict[Any, list[Observation]] = defaultdict(list)
     for item in vault.read_records("sleep_stage", purpose=Purpose.TWIN_CORE, since=since):
-        if isinstance(item, Observation) and item.end and item.value in ASLEEP:
-            night = (item.start - timedelta(hours=12)).date()  # a night belongs to its evening
+        night = asleep_night(item)
+        if night is not None and isinstance(item, Observation):
             by_night[night].append(item)
     minutes, midpoints = [], []
     for night in sorted(by_night):
@@ -141,13 +156,9 @@ def _spending(vault: Vault, now: datetime) -> dict[str, dict[str, float]]:
     totals: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for kind in ("event:purchase", "event:transaction"):
         for item in vault.read_records(kind, purpose=Purpose.TWIN_CORE, since=since):
-            if not isinstance(item, Event):
-                continue
-            amount = item.details.get("amount")
-            if isinstance(amount, int | float):
-                spent = abs(amount) if kind == "event:purchase" else -amount
-                if spent > 0:
-                    currency = str(item.details.get("currency", "?"))
-                    category = str(item.details.get("category") or "uncategorized")
-                    totals[currency][category] += round(spent, 2)
+            spent = money_out(item, kind)
+            if isinstance(item, Event) and spent > 0:
+                currency = str(item.details.get("currency", "?"))
+                category = str(item.details.get("category") or "uncategorized")
+                totals[currency][category] += round(spent, 2)
     return {c: {k: round(v, 2) for k, v in cats.items()} for c, cats in totals.items()}

@@ -242,10 +242,19 @@ class Store:
         return person
 
     def _person_from_row(self, row: tuple[str, bytes, bytes, bytes]) -> Person:
+        return self._opened(row)[0]
+
+    def _opened(self, row: tuple[str, bytes, bytes, bytes]) -> tuple[Person, PersonKeys]:
         person_id, _tag, wrapped, sealed = row
         keys = PersonKeys(self._master.unwrap(wrapped))
         profile = json.loads(keys.open(sealed, b"person|" + person_id.encode()))
-        return Person(person_id, profile["name"], datetime.fromisoformat(profile["created"]))
+        person = Person(person_id, profile["name"], datetime.fromisoformat(profile["created"]))
+        return person, keys
+
+    def person_with_keys(self, person_id: str) -> tuple[Person, PersonKeys] | None:
+        """A person by id with their data key, from one row (None when there is none)."""
+        row = self.backend.person_by_id(person_id)
+        return None if row is None else self._opened(row)
 
     def persons(self) -> list[Person]:
         people = [self._person_from_row(row) for row in self.backend.person_rows()]
