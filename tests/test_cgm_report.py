@@ -1,4 +1,6 @@
-"""The CGM report against a plain-Python reading of the real Clarity sample."""
+"""The CGM report on the real Clarity sample, against a plain-Python reading of it and
+against iglu_python (a Python port of the R package iglu, an independent implementation
+of the consensus metrics)."""
 
 from __future__ import annotations
 
@@ -60,6 +62,52 @@ def test_the_report_matches_an_independent_calculation(store: Store) -> None:
     assert set(report.agp) == set(range(24))
     for hour in report.agp.values():
         assert hour["p5"] <= hour["p25"] <= hour["p50"] <= hour["p75"] <= hour["p95"]
+
+
+def test_the_report_matches_iglu(store: Store) -> None:
+    """Every consensus metric but MAGE, and the hourly profile, as iglu computes them."""
+    import iglu_python as iglu  # type: ignore[import-untyped]  # a dev dependency
+    import pandas as pd
+
+    person = store.add_person("Joe")
+    import_file(store, person, CLARITY, timezone="America/New_York")
+    report = cgm_report(store.vault(person), Purpose.SELF_ACCESS)
+    with CLARITY.open(encoding="utf-8-sig") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["Event Type"] == "EGV"]
+    data = pd.DataFrame(
+        {
+            "id": "joe",
+            "time": pd.to_datetime([r["Timestamp (YYYY-MM-DDThh:mm:ss)"] for r in rows]),
+            "gl": [float(r["Glucose Value (mg/dL)"]) for r in rows],
+        }
+    )
+
+    def one(frame: Any, column: str) -> float:
+        return float(frame[column].iloc[0])
+
+    assert report.mean_mg_dl == pytest.approx(one(iglu.mean_glu(data), "mean"), abs=0.05)
+    assert report.sd_mg_dl == pytest.approx(one(iglu.sd_glu(data), "SD"), abs=0.05)
+    assert report.cv_pct == pytest.approx(one(iglu.cv_glu(data), "CV"), abs=0.05)
+    assert report.gmi_pct == pytest.approx(one(iglu.gmi(data), "GMI"), abs=0.005)
+    assert report.lbgi == pytest.approx(one(iglu.lbgi(data), "LBGI"), abs=0.005)
+    assert report.hbgi == pytest.approx(one(iglu.hbgi(data), "HBGI"), abs=0.005)
+    captured = one(iglu.active_percent(data), "active_percent")
+    assert report.data_captured_pct == pytest.approx(captured, abs=0.05)
+    below = iglu.below_percent(data, targets_below=[54, 70])
+    above = iglu.above_percent(data, targets_above=[180, 250])
+    inside = iglu.in_range_percent(data, target_ranges=[[70, 180]])
+    expected = {
+        "very_low": one(below, "below_54"),
+        "low": one(below, "below_70") - one(below, "below_54"),
+        "in_range": one(inside, "in_range_70_180"),
+        "high": one(above, "above_180") - one(above, "above_250"),
+        "very_high": one(above, "above_250"),
+    }
+    assert report.ranges_pct == pytest.approx(expected, abs=0.006)
+    for hour, profile in report.agp.items():
+        cuts = iglu.quantile_glu(data[data.time.dt.hour == hour], quantiles=[5, 25, 50, 75, 95])
+        for p in (5, 25, 50, 75, 95):
+            assert profile[f"p{p}"] == pytest.approx(one(cuts, str(p)), abs=0.051), (hour, p)
 
 
 def test_mage_counts_only_excursions_above_one_sd() -> None:

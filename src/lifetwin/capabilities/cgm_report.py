@@ -6,6 +6,10 @@ Kovatchev's low and high blood glucose indices, and MAGE (Service 1970: the mean
 glucose excursions between successive turning points that exceed one standard
 deviation). The profile gives the 5th, 25th, 50th, 75th and 95th percentiles by hour of
 the local day. Pure functions over arrays; ``cgm_report`` reads through the consent gate.
+
+Checked against iglu_python on the Dexcom Clarity sample (tests/test_cgm_report.py):
+every figure agrees except MAGE, where iglu's default moving-average algorithm
+(Fernandes et al. 2022) picks other turning points (69.1 against 61.3 mg/dL there).
 """
 
 from __future__ import annotations
