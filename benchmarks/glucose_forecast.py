@@ -100,8 +100,10 @@ def oracle_scores(run: Any, split: int, seed: int) -> dict[str, Any]:
     sensor's seed, so the benchmark can take the noise out: the oracle knows the future
     subcutaneous glucose and predicts the noise from its last four values (least squares
     on the training days). Its alerts are scored like LifeTwin's, for every threshold
-    from 60 to 90 mg/dL on its lowest forecast within 15, 30 or 60 minutes: a ceiling
-    for alerts on forecasts, not a model anyone could run.
+    from 60 to 90 mg/dL on its lowest forecast within 15, 30 or 60 minutes. Context for
+    how much of the alert's error is the sensor's, not a model anyone could run, and not
+    a strict ceiling either (its noise forecast is linear, its alert one threshold).
+    Assumes the default sensor of ``simulate`` (GuardianRT).
     """
     import warnings
 
