@@ -33,7 +33,7 @@ from lifetwin.capabilities.glucose_forecast import (
     feature_matrix,
     targets,
 )
-from lifetwin.services.glucose_sim import simulate
+from lifetwin.services.glucose_sim import SENSOR, simulate
 
 DEFAULT_PATIENTS = (
     "adult#001,adult#002,adult#003,adult#004,adolescent#001,adolescent#002,"
@@ -103,7 +103,7 @@ def oracle_scores(run: Any, split: int, seed: int) -> dict[str, Any]:
     from 60 to 90 mg/dL on its lowest forecast within 15, 30 or 60 minutes. Context for
     how much of the alert's error is the sensor's, not a model anyone could run, and not
     a strict ceiling either (its noise forecast is linear, its alert one threshold).
-    Assumes the default sensor of ``simulate`` (GuardianRT).
+    The run must use the default sensor of ``simulate``.
     """
     import warnings
 
@@ -112,7 +112,7 @@ def oracle_scores(run: Any, split: int, seed: int) -> dict[str, Any]:
         from simglucose.sensor.cgm import CGMSensor
     cgm = run.cgm_mg_dl
     n = len(cgm)
-    source = CGMSensor.withName("GuardianRT", seed=seed)._noise_generator
+    source = CGMSensor.withName(SENSOR, seed=seed)._noise_generator
     noise = np.array([next(source) for _ in range(n)])
     physiology = cgm - noise
     lags = np.column_stack([np.ones(n)] + [np.roll(noise, lag) for lag in range(4)])

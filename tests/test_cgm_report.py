@@ -28,11 +28,14 @@ CLARITY = (
 )
 
 
-def _egvs() -> list[float]:
-    """The EGV column, read with the csv module alone (independent of LifeTwin's reader)."""
+def _egv_rows() -> list[dict[str, str]]:
+    """The EGV rows, read with the csv module alone (independent of LifeTwin's reader)."""
     with CLARITY.open(encoding="utf-8-sig") as handle:
-        rows = list(csv.DictReader(handle))
-    return [float(r["Glucose Value (mg/dL)"]) for r in rows if r["Event Type"] == "EGV"]
+        return [r for r in csv.DictReader(handle) if r["Event Type"] == "EGV"]
+
+
+def _egvs() -> list[float]:
+    return [float(r["Glucose Value (mg/dL)"]) for r in _egv_rows()]
 
 
 def test_the_report_matches_an_independent_calculation(store: Store) -> None:
@@ -72,8 +75,7 @@ def test_the_report_matches_iglu(store: Store) -> None:
     person = store.add_person("Joe")
     import_file(store, person, CLARITY, timezone="America/New_York")
     report = cgm_report(store.vault(person), Purpose.SELF_ACCESS)
-    with CLARITY.open(encoding="utf-8-sig") as handle:
-        rows = [r for r in csv.DictReader(handle) if r["Event Type"] == "EGV"]
+    rows = _egv_rows()
     data = pd.DataFrame(
         {
             "id": "joe",

@@ -160,6 +160,19 @@ class Service:
             vault.log_event("view", "twin_core", what="overview")
         return found
 
+    def overview_at_once(self, principal: Principal, person: Person) -> dict[str, Any] | None:
+        """The cached overview (even a stale one, which is then refreshed in the background)
+        and the audit entry of viewing it, without waiting: None when nothing is cached or
+        the store is busy (then call ``overview`` off the event loop)."""
+        found = self.cached_overview(person.id, stale_ok=True)
+        if found is None or not self.lock.acquire(blocking=False):
+            return None
+        try:
+            self.gate.vault(principal, person).log_event("view", "twin_core", what="overview")
+        finally:
+            self.lock.release()
+        return found
+
     def keep_overview(self, person_id: str, overview: dict[str, Any]) -> None:
         self._overviews[person_id] = (time.monotonic(), overview)
 

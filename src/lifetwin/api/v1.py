@@ -555,13 +555,8 @@ async def get_overview(person_id: str, request: Request, svc: Svc, who: Who) -> 
 
     # The common case (a cached overview, a free store) is a few tens of microseconds:
     # done on the event loop; anything that could wait goes to a worker thread.
-    data = svc.cached_overview(person.id, stale_ok=True)
-    if data is not None and svc.lock.acquire(blocking=False):
-        try:
-            svc.gate.vault(who, person).log_event("view", "twin_core", what="overview")
-        finally:
-            svc.lock.release()
-    else:
+    data = svc.overview_at_once(who, person)
+    if data is None:
         data = await asyncio.to_thread(svc.overview, who, person)
     return reply(request, data)
 

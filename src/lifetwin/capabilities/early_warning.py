@@ -21,6 +21,7 @@ alert. This is an association signal, not a diagnosis.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -81,17 +82,15 @@ def normal_scores(z: F64, min_days: int = 28, cap: float = 2.0) -> F64:
     from scipy.stats import norm
 
     out = np.full(len(z), np.nan)
-    past: list[float] = []
-    for t, value in enumerate(z):
-        if not np.isfinite(value):
+    past: list[float] = []  # the earlier z-scores, kept sorted
+    for t, value in enumerate(z.tolist()):
+        if not math.isfinite(value):
             continue
         if len(past) >= min_days:
-            ordered = np.sort(past)
-            below = np.searchsorted(ordered, value, side="left")
-            ties = np.searchsorted(ordered, value, side="right") - below
-            rank = below + 0.5 * ties
+            below = bisect.bisect_left(past, value)
+            rank = below + 0.5 * (bisect.bisect_right(past, value) - below)
             out[t] = min(cap, float(norm.ppf((rank + 0.5) / (len(past) + 1))))
-        past.append(float(value))
+        bisect.insort(past, value)
     return out
 
 

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+SENSOR = "GuardianRT"  # simglucose's CGM model: its noise is drawn from the run's seed
+
 
 @dataclass
 class GlucoseRun:
@@ -41,7 +43,7 @@ class _FastParams:
 
 
 def simulate(
-    days: float, start: datetime, seed: int, patient: str = "adult#001", sensor: str = "GuardianRT"
+    days: float, start: datetime, seed: int, patient: str = "adult#001", sensor: str = SENSOR
 ) -> GlucoseRun:
     """Simulate ``days`` of a virtual patient under a basal-bolus controller with random meals."""
     with warnings.catch_warnings():
