@@ -28,11 +28,11 @@ import numpy as np
 from lifetwin.privacy.consent import Purpose
 from lifetwin.services.home import init_home
 from lifetwin.services.importer import import_file
-from lifetwin.store.backend import Backend
 from lifetwin.store.codec import Columns
 from lifetwin.store.crypto import MasterKey
 from lifetwin.store.pgcluster import create_database, server_bindir, temporary_cluster
-from lifetwin.store.sqlite import SQLiteBackend
+from lifetwin.store.sql import SQLBackend as Backend
+from lifetwin.store.sql import SQLiteBackend
 from lifetwin.store.vault import Store
 
 SELF = Purpose.SELF_ACCESS
@@ -181,7 +181,7 @@ def main() -> None:
         results["csv_import_rows_per_s"] = bench_csv_import(folder, args.csv_rows)
         bindir = server_bindir()
         if bindir is not None and not args.no_postgres:
-            from lifetwin.store.postgres import PostgresBackend
+            from lifetwin.store.sql import PostgresBackend
 
             with temporary_cluster(bindir) as server:
                 names = iter(range(1000))

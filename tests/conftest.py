@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from lifetwin.store.backend import Backend
 from lifetwin.store.crypto import MasterKey
 from lifetwin.store.pgcluster import create_database, server_bindir, temporary_cluster
-from lifetwin.store.sqlite import SQLiteBackend
+from lifetwin.store.sql import SQLBackend as Backend
+from lifetwin.store.sql import SQLiteBackend
 from lifetwin.store.vault import Store
 
 # CI explores a fixed set of examples (the same every run), so a submission that was
@@ -51,7 +51,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
     if request.param == "sqlite":
         made = SQLiteBackend(tmp_path / "lifetwin.db", create=True)
     else:
-        from lifetwin.store.postgres import PostgresBackend
+        from lifetwin.store.sql import PostgresBackend
 
         made = PostgresBackend(request.getfixturevalue("postgres_url"))
     yield made
@@ -115,12 +115,13 @@ class ServiceWorld:
         from fastapi.testclient import TestClient
 
         from lifetwin.api.app import create_app
-        from lifetwin.api.service import Settings
         from lifetwin.services.accounts import Accounts
+        from lifetwin.settings import Settings
 
         self.store = store
         self.settings = Settings(analyze_after_ingest=False, **settings)  # type: ignore[arg-type]
         self.app = create_app(store, self.settings)
+        self.app.state.service.start()  # the clients below do not run the app's lifespan
         self.accounts = Accounts(store)
         self.client = TestClient(self.app, base_url="https://testserver")
 
@@ -136,12 +137,12 @@ class ServiceWorld:
         self.accounts.create(account, PASSWORD, Role.PERSON, person.id)
         return person.id
 
-    def token(self, account: str, person_id: str, *purposes: str, days: float = 30) -> str:
+    def token(self, account: str, person_id: str, *scopes: str, days: float = 30) -> str:
+        """A token with these scopes (default: every purpose but sharing, and write)."""
         from lifetwin.privacy.consent import Purpose
+        from lifetwin.services.accounts import WRITE
 
-        chosen = [Purpose(p) for p in purposes] or list(Purpose)
-        if not purposes:
-            chosen = [p for p in chosen if p is not Purpose.SHARING]
+        chosen = list(scopes) or [p.value for p in Purpose if p is not Purpose.SHARING] + [WRITE]
         return self.accounts.issue_token(self.accounts.get(account), person_id, chosen, days).secret
 
     def sign_in(self, client: object, account: str) -> str:
@@ -158,7 +159,88 @@ class ServiceWorld:
 def world(tmp_path: Path) -> Iterator[ServiceWorld]:
     backend = SQLiteBackend(tmp_path / "service.db", create=True)
     store = Store.initialize(backend, MasterKey.generate())
-    made = ServiceWorld(store, upload_dir=tmp_path / "uploads")
+    # Tests run their webhook receivers on loopback, which the service refuses unless the
+    # operator allows it (tests/security checks the refusal with the defaults).
+    made = ServiceWorld(store, upload_dir=tmp_path / "uploads", allow_networks=["127.0.0.0/8"])
     yield made
     made.app.state.service.close()  # background work ends before the store closes
     backend.close()
+
+
+# -- a real service process (uvicorn), for what only a real server shows -------------------
+class Served:
+    """`lifetwin serve` running in its own process on a free loopback port."""
+
+    def __init__(self, home: Path, env: dict[str, str] | None = None, workers: int = 1) -> None:
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.home = home
+        full = {k: v for k, v in os.environ.items() if not k.startswith("LIFETWIN_")}
+        full |= {
+            "LIFETWIN_HOME": str(home),
+            "LIFETWIN_ANALYZE_AFTER_INGEST": "false",
+            **(env or {}),
+        }
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "lifetwin",
+                "serve",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+            ],
+            env=full,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        self.wait_up()
+
+    def wait_up(self, timeout_s: float = 60.0) -> None:
+        import time
+
+        import httpx
+
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the service stopped: {self.process.stderr.read()[-2000:]}")  # type: ignore[union-attr]
+            try:
+                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("the service did not come up")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., Served]]:
+    """Start real service processes; all are stopped at the end of the test."""
+    started: list[Served] = []
+
+    def start(home: Path, env: dict[str, str] | None = None, workers: int = 1) -> Served:
+        made = Served(home, env, workers)
+        started.append(made)
+        return made
+
+    yield start
+    for made in started:
+        made.stop()

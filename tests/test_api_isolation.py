@@ -121,6 +121,8 @@ def _call(
     for p in op.get("parameters", []):
         if p["in"] == "query" and p.get("required"):
             params[p["name"]] = {"metric": "glucose", "confirm": SECRET_NAME}.get(p["name"], "x")
+    if path.endswith("/events"):
+        params["once"] = "true"  # the stream ends when there is nothing to send
     body = op.get("requestBody", {}).get("content", {})
     kwargs: dict[str, Any] = {"params": params, "headers": headers}
     if "multipart/form-data" in body:
@@ -147,7 +149,7 @@ def _b_state(world: ServiceWorld, b: str) -> tuple[Any, ...]:
         len(vault.read_series("glucose", purpose=Purpose.SELF_ACCESS)),
         len(vault.read_series("heart_rate", purpose=Purpose.SELF_ACCESS)),
         [(g.id, g.revoked_at) for g in vault.consents().grants],
-        vault.get_state("webhooks"),
+        vault.webhooks(),
         [t.id for t in world.accounts.tokens("bea")],
     )
 
@@ -198,3 +200,51 @@ def test_the_committed_openapi_spec_is_the_served_one(world: ServiceWorld) -> No
     assert json.loads(committed.read_text()) == served, (
         "docs/openapi.json is stale: run `lifetwin openapi > docs/openapi.json`"
     )
+
+
+def _allowed(declared: str, held: str) -> bool:
+    """Whether a token holding only ``held`` may do an operation declaring ``declared``."""
+    if declared == "read":  # reads for ?purpose=, self_access by default
+        return held == "self_access"
+    if declared == "any_purpose":
+        return held != "write"
+    return held in declared.split("|")
+
+
+SCOPES = [p.value for p in Purpose if p is not Purpose.SHARING] + ["write"]
+
+
+@pytest.mark.parametrize("held", SCOPES)
+def test_every_operation_needs_its_own_scope(
+    world: ServiceWorld, two_persons: dict[str, Any], held: str
+) -> None:
+    """A token of A with one scope, on A's own data: every operation whose declared scope
+    (``x-lifetwin-scope`` in the spec) it lacks answers 403 and changes nothing; the others
+    are not refused for the scope. Writing is never implied by a read purpose."""
+    spec = world.client.get("/api/v1/openapi.json").json()
+    a = two_persons["a"]
+    token = world.token("ada", a, held)
+    headers = {"Authorization": f"Bearer {token}"}
+    ids = {**two_persons["ids"], "person_id": a}
+    vault = world.store.vault(world.store.person(a))
+    vault.grant(Scope.parse("all"), Purpose.TWIN_CORE)
+    before = _b_state(world, a)
+    client = world.new_client()
+    checked = 0
+    for path, methods in spec["paths"].items():
+        for method, op in methods.items():
+            declared = op.get("x-lifetwin-scope")
+            assert declared is not None or path == "/health", f"{method} {path} declares no scope"
+            if declared in (None, "account", "admin", "none"):
+                continue
+            response = _call(world, client, path, method, op, ids, headers, spec)
+            where = f"{method.upper()} {path} with a {held} token"
+            if _allowed(declared, held):
+                assert response.status_code not in (401, 403), f"{where}: {response.text[:200]}"
+            else:
+                assert response.status_code == 403, f"{where}: {response.status_code}"
+            checked += 1
+    assert checked >= 30
+    after = _b_state(world, a)
+    if held != "write":  # only the write scope may add data
+        assert after[:2] == before[:2]

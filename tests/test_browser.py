@@ -46,7 +46,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     import uvicorn
 
     from lifetwin.api.app import create_app
-    from lifetwin.api.service import Settings
+    from lifetwin.settings import Settings
 
     home = tmp_path_factory.mktemp("browser-home")
     store = init_home(home)
@@ -168,7 +168,7 @@ def test_a_person_signs_in_imports_sees_revokes_exports_and_erases(
     replay.fill("#password", PASSWORD)
     replay.fill("#code", code)
     replay.click("#sign-in")
-    assert "already used" in replay.locator(".error").inner_text()
+    assert "password or code is wrong" in replay.locator(".error").inner_text()
     replay.context.close()
 
     # A metric's timeline with the baseline band drawn by the bundled plotly.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import threading
 from collections.abc import Iterator
@@ -19,6 +20,9 @@ from lifetwin.core.model import Event, Quality
 from lifetwin.privacy.consent import Purpose
 from lifetwin.services.importer import import_file, pull_nightscout_into
 from lifetwin.store.vault import Person, Store
+
+# The fake server runs on loopback, which pulls reach only where the operator allows it.
+LOOPBACK = [ipaddress.ip_network("127.0.0.0/8")]
 
 SELF = Purpose.SELF_ACCESS
 REAL = Path(__file__).parent / "fixtures" / "realdata"
@@ -174,14 +178,16 @@ def nightscout() -> Iterator[str]:
 def test_a_pull_pages_through_a_nightscout_server_and_resumes(
     store: Store, ada: Person, nightscout: str
 ) -> None:
-    first = pull_nightscout_into(store, ada, nightscout, token=FakeNightscout.token)
+    first = pull_nightscout_into(store, ada, nightscout, token=FakeNightscout.token, allow=LOOPBACK)
     assert first.ok, first.problems[:3]
     assert len(store.vault(ada).read_series("glucose", purpose=SELF)) == 2500 + 1  # + BG check
     assert sum("entries.json" in r for r in FakeNightscout.requests) >= 3  # paged by 1000
     more = FakeNightscout.entries[-1]["date"]
     FakeNightscout.entries.append(dict(FakeNightscout.entries[-1], date=more + 300_000, sgv=99))
     FakeNightscout.requests.clear()
-    second = pull_nightscout_into(store, ada, nightscout, token=FakeNightscout.token)
+    second = pull_nightscout_into(
+        store, ada, nightscout, token=FakeNightscout.token, allow=LOOPBACK
+    )
     assert second.stored == 1  # only the new entry: the cursor moved
     latest = datetime.fromtimestamp((more + 300_000) / 1000, UTC)
     assert store.vault(ada).read_series("glucose", purpose=SELF).ts_ms[-1] == int(
@@ -192,6 +198,6 @@ def test_a_pull_pages_through_a_nightscout_server_and_resumes(
 def test_a_pull_with_a_wrong_token_is_one_clear_sentence(
     store: Store, ada: Person, nightscout: str
 ) -> None:
-    refused = pull_nightscout_into(store, ada, nightscout, token="wrong-token")
+    refused = pull_nightscout_into(store, ada, nightscout, token="wrong-token", allow=LOOPBACK)
     assert refused.fatal is not None
     assert "refused the token (401)" in refused.fatal

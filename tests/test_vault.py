@@ -10,9 +10,9 @@ import pytest
 from lifetwin.core.errors import MasterKeyError, PersonError, StoreError
 from lifetwin.core.model import Event, EventKind, Observation, Quarantined
 from lifetwin.privacy.consent import Purpose
-from lifetwin.store.backend import Backend
 from lifetwin.store.codec import Columns
 from lifetwin.store.crypto import MasterKey
+from lifetwin.store.sql import SQLBackend as Backend
 from lifetwin.store.vault import DAY_MS, Store
 
 SELF = Purpose.SELF_ACCESS

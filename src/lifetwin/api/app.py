@@ -4,8 +4,12 @@ the dashboard, on one store (see docs/api.md)."""
 from __future__ import annotations
 
 import logging
+import re
+import secrets
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -15,14 +19,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lifetwin import __version__
 from lifetwin.api.security import ApiError
-from lifetwin.api.service import Service, Settings
+from lifetwin.api.service import Service
 from lifetwin.core.errors import LifeTwinError, PersonError, UnitError, UnknownMetricError
+from lifetwin.logs import request_id
 from lifetwin.privacy.consent import ConsentError
 from lifetwin.privacy.mfa import MfaError
 from lifetwin.services.accounts import AccountError
+from lifetwin.settings import Settings
 from lifetwin.store.vault import Store
 
-log = logging.getLogger("lifetwin.api")
+log = logging.getLogger(__name__)
+access = logging.getLogger("lifetwin.access")
 
 TITLES = {
     400: "Bad Request",
@@ -163,15 +170,68 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
-def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class RequestIds:
+    """Give every request an id (the caller's X-Request-ID when it is sane), put it on
+    every log line written for the request and on the response, and log one line per
+    request: method, route, status, milliseconds (never the query: it may hold a token)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope.get("headers", [])).get(b"x-request-id", b"").decode("latin-1")
+        rid = given if _REQUEST_ID.match(given) else secrets.token_hex(8)
+        token = request_id.set(rid)
+        started = time.perf_counter()
+        status = 500
+
+        async def with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message = {
+                    **message,
+                    "headers": [*message.get("headers", []), (b"x-request-id", rid.encode())],
+                }
+            await send(message)
+
+        try:
+            await self.app(scope, receive, with_id)
+        finally:
+            access.info(
+                "%s %s %s %.1f ms",
+                scope.get("method"),
+                scope.get("path"),
+                status,
+                (time.perf_counter() - started) * 1000,
+            )
+            request_id.reset(token)
+
+
+def create_app(
+    store: Store,
+    settings: Settings | None = None,
+    home: Path | None = None,
+    *,
+    close_store: bool = False,
+) -> FastAPI:
     from lifetwin.api import dashboard, nightscout, v1
 
-    service = Service(store, settings)
+    service = Service(store, settings, home=home)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        service.start()
         yield
-        service.close()  # background imports and analyses finish before the store closes
+        service.close()  # background work running here finishes before the store closes
+        if close_store:
+            store.close()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -226,4 +286,22 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     app.include_router(dashboard.router)
     app.add_middleware(BodyLimit, settings=service.settings)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestIds)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one service worker, made from settings alone (``LIFETWIN_*``): what
+    ``lifetwin serve --workers N`` and ``uvicorn --factory`` start in every process."""
+    import os
+
+    from lifetwin.logs import configure
+    from lifetwin.services.home import open_home, resolve_home
+
+    settings = Settings()
+    configure(settings.log_level)
+    home = resolve_home(settings.home)
+    store = open_home(home, passphrase=os.environ.get("LIFETWIN_PASSPHRASE"))
+    for note in store.notes:
+        log.info("%s", note)
+    return create_app(store, settings, home=home, close_store=True)

@@ -62,7 +62,7 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
     return HTMLResponse(html, status_code=status)
 
 
-async def viewer(request: Request, svc: Svc) -> Principal:
+def viewer(request: Request, svc: Svc) -> Principal:
     who = svc.gate.principal(request, required=False)
     if who is None or who.via != "session":
         raise SignInError
@@ -123,7 +123,7 @@ async def login_submit(request: Request, svc: Svc) -> Response:
             403, "The sign-in form is missing its CSRF token (reload the page and try again)."
         )
     try:
-        _account, session = login(svc, request, name, password, code)
+        _account, session = await login(svc, request, name, password, code)
     except ApiError as exc:
         if exc.status == 429:
             raise
@@ -165,13 +165,12 @@ def home(request: Request, svc: Svc) -> Response:
     if who.role is Role.PERSON and who.person_id:
         return RedirectResponse(f"/p/{who.person_id}", status_code=303)
     if who.role is Role.ADMIN:
-        with svc.lock:
-            accounts = svc.gate.accounts.all()
-            facts = {
-                "backend": svc.store.backend.describe(),
-                "persons": len(svc.store.backend.person_rows()),
-                "accounts": {r.value: sum(a.role is r for a in accounts) for r in Role},
-            }
+        accounts = svc.gate.accounts.all()
+        facts = {
+            "backend": svc.store.backend.describe(),
+            "persons": svc.store.backend.person_count(),
+            "accounts": {r.value: sum(a.role is r for a in accounts) for r in Role},
+        }
         return page(request, "admin.html", title="Service", who=who, facts=facts)
     return page(
         request,
@@ -206,17 +205,16 @@ def metric_page(
     days = min(max(days, 1), 7300)
     every = max(60, days * 86400 // 2000)
     since = datetime.now(UTC) - timedelta(days=days)
-    with svc.lock:
-        vault = svc.gate.vault(who, person)
-        series = views.series(
-            vault, code, purpose, recipient, since, None, every, views.MAX_POINTS, None
-        )
-        state = TwinState()
-        owner = who.role is Role.PERSON  # the baseline band is the person's own twin
-        if owner and any(
-            s.metric == series["metric"] for s in vault.visible_streams(Purpose.TWIN_CORE)
-        ):
-            state, _ = refresh_twin(vault)
+    vault = svc.gate.vault(who, person)
+    series = views.series(
+        vault, code, purpose, recipient, since, None, every, views.MAX_POINTS, None
+    )
+    state = TwinState()
+    owner = who.role is Role.PERSON  # the baseline band is the person's own twin
+    if owner and any(
+        s.metric == series["metric"] for s in vault.visible_streams(Purpose.TWIN_CORE)
+    ):
+        state, _ = refresh_twin(vault)
     hourly = state.hourly.get(series["metric"], {})
     latest = state.latest.get(series["metric"])
     tz_min = latest[2] if latest else 0  # baselines are by local hour of the week
@@ -301,10 +299,9 @@ def metric_page(
 def shared_page(person_id: str, request: Request, svc: Svc, who: Viewer) -> HTMLResponse:
     """What a person shares with this caregiver: the streams, each with its timeline."""
     person, purpose, recipient = svc.gate.read_access(who, person_id)
-    with svc.lock:
-        vault = svc.gate.vault(who, person)
-        streams = [s for s in views.streams(vault, purpose, recipient) if s["numeric"]]
-        vault.log_event("view", purpose.value, what="shared streams", recipient=recipient)
+    vault = svc.gate.vault(who, person)
+    streams = [s for s in views.streams(vault, purpose, recipient) if s["numeric"]]
+    vault.log_event("view", purpose.value, what="shared streams", recipient=recipient)
     return page(
         request,
         "shared.html",
@@ -322,14 +319,13 @@ def cgm_page(
     from lifetwin.capabilities.glucose_forecast import forecast_for_person
 
     person = own(svc, who, person_id)
-    with svc.lock:
-        vault = svc.gate.vault(who, person)
-        report = views.cgm(vault, Purpose.SELF_ACCESS, None, days)
-        result = forecast_for_person(vault)
-        recent = None
-        if result is not None:
-            start = datetime.fromtimestamp(result.last_reading_ms / 1000 - 3 * 3600, UTC)
-            recent = vault.read_series("glucose", purpose=Purpose.FORECASTING, since=start)
+    vault = svc.gate.vault(who, person)
+    report = views.cgm(vault, Purpose.SELF_ACCESS, None, days)
+    result = forecast_for_person(vault)
+    recent = None
+    if result is not None:
+        start = datetime.fromtimestamp(result.last_reading_ms / 1000 - 3 * 3600, UTC)
+        recent = vault.read_series("glucose", purpose=Purpose.FORECASTING, since=start)
     context: dict[str, Any] = {"report": report, "days": days, "forecast": None}
     if report:
         names = [label for _, label in RANGES]
@@ -479,8 +475,7 @@ def risk_page(person_id: str, request: Request, svc: Svc, who: Viewer) -> HTMLRe
     from lifetwin.capabilities.risk import all_scores, gather_inputs
 
     person = own(svc, who, person_id)
-    with svc.lock:
-        inputs = gather_inputs(svc.gate.vault(who, person))
+    inputs = gather_inputs(svc.gate.vault(who, person))
     return page(
         request,
         "risk.html",
@@ -497,8 +492,7 @@ def insights_page(person_id: str, request: Request, svc: Svc, who: Viewer) -> HT
     from lifetwin.capabilities.insights import daily_table, find_insights
 
     person = own(svc, who, person_id)
-    with svc.lock:
-        table, units = daily_table(svc.gate.vault(who, person), min_days=21)
+    table, units = daily_table(svc.gate.vault(who, person), min_days=21)
     items = find_insights(table, units, min_days=21, fdr=0.1)
     return page(
         request,
@@ -518,11 +512,8 @@ def import_page(
     person_id: str, request: Request, svc: Svc, who: Viewer, job: str | None = None
 ) -> HTMLResponse:
     person = own(svc, who, person_id)
-    with svc.lock:
-        records = svc.gate.vault(who, person).imports()
-    found = svc.jobs.get(job) if job else None
-    if found is not None and found.person_id != person.id:
-        found = None
+    records = svc.gate.vault(who, person).imports()
+    found = svc.import_status(person, job) if job else None
     return page(
         request,
         "import.html",
@@ -548,9 +539,9 @@ async def import_submit(person_id: str, request: Request, svc: Svc, who: Viewer)
 
 
 # -- privacy center ---------------------------------------------------------------------------
-def _plain(entry: Any, person_name: str) -> str:
+def _plain(entry: Any, labels: dict[str, str]) -> str:
     when = views.iso(entry.ts_ms)[:16].replace("T", " ")
-    actor = entry.actor.split(" ")[0]
+    actor = labels.get(entry.actor, entry.actor).split(" ")[0]
     who = (
         "You"
         if actor.startswith(("person:", "self"))
@@ -587,10 +578,12 @@ def privacy_page(
 ) -> HTMLResponse:
     person = own(svc, who, person_id)
     now = datetime.now(UTC)
-    with svc.lock:
-        vault = svc.gate.vault(who, person)
-        ledger = vault.consents()
-        entries = vault.audit_entries()[-60:]
+    from lifetwin.services.audit_view import actor_labels
+
+    vault = svc.gate.vault(who, person)
+    ledger = vault.consents()
+    entries = vault.audit_entries()[-60:]
+    labels = actor_labels(svc.store, svc.gate.accounts)
     active: set[tuple[str, str]] = set()
     other: list[str] = []
     for g in ledger.grants:
@@ -617,8 +610,38 @@ def privacy_page(
         purposes=[p.value for p in CONSENT_PURPOSES],
         active=active,
         other_grants=other,
-        log=[_plain(e, person.name) for e in reversed(entries)],
+        log=[_plain(e, labels) for e in reversed(entries)],
     )
+
+
+@router.post("/p/{person_id}/privacy/verify")
+async def verify_submit(person_id: str, request: Request, svc: Svc, who: Viewer) -> Response:
+    """Check the audit chain, and a receipt the person kept if they gave one."""
+    import asyncio
+    import json
+
+    from lifetwin.services.audit_view import verify_person
+
+    form = await form_csrf(request, who, svc)
+    person = own(svc, who, person_id)
+    upload = form.get("receipt")
+    receipt = None
+    if isinstance(upload, UploadFile) and upload.filename:
+        raw = await upload.read(64 * 1024)
+        try:
+            receipt = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            receipt = {}
+        if not isinstance(receipt, dict):
+            receipt = {}
+    found = await asyncio.to_thread(verify_person, svc.store, person, receipt)
+    if found.intact:
+        message = "Your history is intact and signed" + (
+            ", and it still holds everything up to your receipt." if receipt is not None else "."
+        )
+    else:
+        message = f"Your history does not check out: {found.problem}."
+    return RedirectResponse(f"/p/{person.id}/privacy?flash={message}", status_code=303)
 
 
 @router.post("/p/{person_id}/privacy/consent")
@@ -634,39 +657,38 @@ async def consent_submit(person_id: str, request: Request, svc: Svc, who: Viewer
         raise ApiError(422, "That is not a data category and purpose of this page.")
     purpose = Purpose(purpose_name)
     now = datetime.now(UTC)
-    with svc.lock:
-        vault = svc.gate.vault(who, person)
-        if action == "grant":
-            vault.grant(Scope(kind=ScopeKind.DOMAIN, value=category), purpose, granted_by="self")
-            message = f"{category} may now be used for {purpose.value.replace('_', ' ')}."
-        elif action == "revoke":
-            ledger = vault.consents()
-            covering = [
-                g
-                for g in ledger.grants
-                if g.active(now)
-                and g.purpose is purpose
-                and g.recipient is None
-                and (
-                    g.scope.kind is ScopeKind.ALL
-                    or (g.scope.kind is ScopeKind.DOMAIN and g.scope.value == category)
-                )
-            ]
-            removed: list[str] = []
-            for g in covering:
-                removed += vault.revoke(g.id)
-                if g.scope.kind is ScopeKind.ALL:  # keep the other categories as they were
-                    for d in Domain:
-                        if d.value != category:
-                            vault.grant(
-                                Scope(kind=ScopeKind.DOMAIN, value=d.value),
-                                purpose,
-                                granted_by="self",
-                            )
-            message = f"{category} is no longer used for {purpose.value.replace('_', ' ')}"
-            message += f"; removed {len(removed)} results computed from it." if removed else "."
-        else:
-            raise ApiError(422, "The action must be grant or revoke.")
+    vault = svc.gate.vault(who, person)
+    if action == "grant":
+        vault.grant(Scope(kind=ScopeKind.DOMAIN, value=category), purpose, granted_by="self")
+        message = f"{category} may now be used for {purpose.value.replace('_', ' ')}."
+    elif action == "revoke":
+        ledger = vault.consents()
+        covering = [
+            g
+            for g in ledger.grants
+            if g.active(now)
+            and g.purpose is purpose
+            and g.recipient is None
+            and (
+                g.scope.kind is ScopeKind.ALL
+                or (g.scope.kind is ScopeKind.DOMAIN and g.scope.value == category)
+            )
+        ]
+        removed: list[str] = []
+        for g in covering:
+            removed += vault.revoke(g.id)
+            if g.scope.kind is ScopeKind.ALL:  # keep the other categories as they were
+                for d in Domain:
+                    if d.value != category:
+                        vault.grant(
+                            Scope(kind=ScopeKind.DOMAIN, value=d.value),
+                            purpose,
+                            granted_by="self",
+                        )
+        message = f"{category} is no longer used for {purpose.value.replace('_', ' ')}"
+        message += f"; removed {len(removed)} results computed from it." if removed else "."
+    else:
+        raise ApiError(422, "The action must be grant or revoke.")
     svc.changed(person.id)
     return RedirectResponse(f"/p/{person.id}/privacy?flash={message}", status_code=303)
 
@@ -676,8 +698,7 @@ def report_page(person_id: str, request: Request, svc: Svc, who: Viewer) -> HTML
     from lifetwin.services.report import access_report, to_html
 
     person = own(svc, who, person_id)
-    with svc.lock:
-        report = access_report(svc.store, person)
+    report = access_report(svc.store, person)
     return HTMLResponse(to_html(report))
 
 

@@ -1,10 +1,11 @@
 """A Nightscout-compatible subset, so CGM uploaders (xDrip+, Loop, AndroidAPS, the
 Nightscout uploaders) can push to LifeTwin unchanged.
 
-Point the uploader at ``http(s)://HOST:PORT`` with a LifeTwin token (person token with
-any purpose) as its API secret: uploaders send ``api-secret: sha1(secret)``, which
-LifeTwin matches against the token's SHA-1. ``?token=<token>`` and
-``Authorization: Bearer <token>`` work too.
+Point the uploader at ``http(s)://HOST:PORT`` with a LifeTwin token of the person as its
+API secret: uploaders send ``api-secret: sha1(secret)``, which LifeTwin looks up by a
+keyed digest (the store holds nothing an uploader could send). ``?token=<token>`` and
+``Authorization: Bearer <token>`` work too. Uploading needs the token's ``write``
+scope; reading needs a purpose (self_access, or the token's first purpose).
 
 - ``POST /api/v1/entries`` (and ``.json``): sgv/mbg entries, one object or an array.
 - ``POST /api/v1/treatments`` (and ``.json``): boluses, carbs, temp basals, notes.
@@ -18,6 +19,7 @@ request (400, naming the item) and stores nothing.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -25,12 +27,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from lifetwin import __version__
-from lifetwin.api.security import ApiError, Principal, limit_or_raise
-from lifetwin.api.service import Service, digest_of, summary_dict
-from lifetwin.api.v1 import reply, service
+from lifetwin.api.security import ApiError, Principal
+from lifetwin.api.service import Service
+from lifetwin.api.v1 import reply, scope, service
+from lifetwin.core import jsonsafe
 from lifetwin.core.model import Event, Problem
 from lifetwin.privacy.consent import Purpose
 from lifetwin.services.accounts import Role
+from lifetwin.services.background import summary_dict
 from lifetwin.services.importer import import_items
 from lifetwin.sources.base import ReadOptions
 from lifetwin.sources.cgm import nightscout_items
@@ -40,7 +44,7 @@ router = APIRouter(prefix="/api/v1", tags=["nightscout"])
 SOURCE = "nightscout-upload"
 
 
-async def uploader(request: Request, svc: Annotated[Service, Depends(service)]) -> Principal:
+def uploader(request: Request, svc: Annotated[Service, Depends(service)]) -> Principal:
     secret = request.headers.get("api-secret")
     if secret:
         return svc.gate.api_secret_principal(secret)
@@ -68,9 +72,9 @@ def _person(svc: Service, who: Principal) -> Person:
 async def _docs(request: Request, svc: Service) -> list[tuple[int, Any]]:
     body = await request.body()
     try:
-        raw = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ApiError(400, f"The body is not JSON ({exc.args[0]}).") from None
+        raw = jsonsafe.loads(body)
+    except jsonsafe.JsonError as exc:
+        raise ApiError(422 if "JSON (" not in str(exc) else 400, str(exc)) from None
     docs = raw if isinstance(raw, list) else [raw]
     if len(docs) > svc.settings.max_batch:
         raise ApiError(413, f"At most {svc.settings.max_batch:,} documents per request.")
@@ -79,7 +83,14 @@ async def _docs(request: Request, svc: Service) -> list[tuple[int, Any]]:
 
 async def _upload(request: Request, svc: Service, who: Principal, kind: str) -> Response:
     person = _person(svc, who)
-    limit_or_raise(svc.ingest_limiter, f"{who.account}|nightscout", "uploads")
+    svc.gate.require_write(who)
+    settings = svc.settings
+    svc.gate.charge(
+        f"ingest|{who.account}|nightscout",
+        settings.ingest_requests,
+        settings.ingest_window_s,
+        "uploads",
+    )
     docs = await _docs(request, svc)
     items = list(nightscout_items(docs, kind, SOURCE))
     problems = [i for i in items if isinstance(i, Problem)]
@@ -93,17 +104,16 @@ async def _upload(request: Request, svc: Service, who: Principal, kind: str) -> 
             raise ApiError(400, f"Item {number} of the {kind} is not {what}.")
 
     def run() -> Any:
-        with svc.lock:
-            return import_items(
-                svc.store,
-                person,
-                lambda _o: iter(items),
-                label=f"nightscout {kind}",
-                digest=digest_of(json.dumps([d for _, d in docs]).encode()),
-                fmt="nightscout",
-                cursor_name=f"nightscout-upload-{kind}",
-                options=ReadOptions(source=SOURCE),
-            )
+        return import_items(
+            svc.store,
+            person,
+            lambda _o: iter(items),
+            label=f"nightscout {kind}",
+            digest=hashlib.sha256(json.dumps([d for _, d in docs]).encode()).hexdigest(),
+            fmt="nightscout",
+            cursor_name=f"nightscout-upload-{kind}",
+            options=ReadOptions(source=SOURCE),
+        )
 
     summary = await asyncio.to_thread(run)
     if summary.fatal or summary.problem_count:
@@ -116,13 +126,13 @@ async def _upload(request: Request, svc: Service, who: Principal, kind: str) -> 
     return reply(request, [d for _, d in docs])
 
 
-@router.post("/entries", summary="Nightscout: upload CGM entries")
+@router.post("/entries", summary="Nightscout: upload CGM entries", openapi_extra=scope("write"))
 @router.post("/entries.json", include_in_schema=False)
 async def post_entries(request: Request, svc: Svc, who: Uploader) -> Response:
     return await _upload(request, svc, who, "entries")
 
 
-@router.post("/treatments", summary="Nightscout: upload treatments")
+@router.post("/treatments", summary="Nightscout: upload treatments", openapi_extra=scope("write"))
 @router.post("/treatments.json", include_in_schema=False)
 async def post_treatments(request: Request, svc: Svc, who: Uploader) -> Response:
     return await _upload(request, svc, who, "treatments")
@@ -132,6 +142,8 @@ def _read_purpose(who: Principal) -> Purpose:
     """What an uploader's token reads for: self_access if it has it, else its first purpose."""
     if who.purposes is None or Purpose.SELF_ACCESS in who.purposes:
         return Purpose.SELF_ACCESS
+    if not who.purposes:
+        raise ApiError(403, "This token can only add data; reading needs a purpose.")
     return min(who.purposes)
 
 
@@ -139,15 +151,16 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-@router.get("/entries", summary="Nightscout: newest CGM entries")
+@router.get(
+    "/entries", summary="Nightscout: newest CGM entries", openapi_extra=scope("any_purpose")
+)
 @router.get("/entries.json", include_in_schema=False)
 def get_entries(
     request: Request, svc: Svc, who: Uploader, count: int = Query(default=10, ge=1, le=10_000)
 ) -> Response:
     person = _person(svc, who)
     purpose = _read_purpose(who)
-    with svc.lock:
-        series = svc.gate.vault(who, person).read_series("glucose", purpose=purpose).tail(count)
+    series = svc.gate.vault(who, person).read_series("glucose", purpose=purpose).tail(count)
     out = []
     for ms, value in zip(series.ts_ms.tolist()[::-1], series.values.tolist()[::-1], strict=True):
         moment = datetime.fromtimestamp(ms / 1000, UTC)
@@ -164,7 +177,9 @@ def get_entries(
     return reply(request, out)
 
 
-@router.get("/treatments", summary="Nightscout: newest treatments")
+@router.get(
+    "/treatments", summary="Nightscout: newest treatments", openapi_extra=scope("any_purpose")
+)
 @router.get("/treatments.json", include_in_schema=False)
 def get_treatments(
     request: Request, svc: Svc, who: Uploader, count: int = Query(default=10, ge=1, le=10_000)
@@ -172,10 +187,9 @@ def get_treatments(
     person = _person(svc, who)
     purpose = _read_purpose(who)
     found: list[Event] = []
-    with svc.lock:
-        vault = svc.gate.vault(who, person)
-        for name in ("event:insulin", "event:meal", "event:note"):
-            found += [e for e in vault.read_records(name, purpose=purpose) if isinstance(e, Event)]
+    vault = svc.gate.vault(who, person)
+    for name in ("event:insulin", "event:meal", "event:note"):
+        found += [e for e in vault.read_records(name, purpose=purpose) if isinstance(e, Event)]
     found.sort(key=lambda e: e.start, reverse=True)
     out = []
     for event in found[:count]:
@@ -193,7 +207,9 @@ def get_treatments(
     return reply(request, out)
 
 
-@router.get("/status.json", summary="Nightscout: server status for uploaders")
+@router.get(
+    "/status.json", summary="Nightscout: server status for uploaders", openapi_extra=scope("none")
+)
 @router.get("/status", include_in_schema=False)
 def status(request: Request) -> Response:
     return reply(

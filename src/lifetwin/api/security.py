@@ -4,31 +4,46 @@ Every route that touches a vault goes through :meth:`Gate.vault`, a FastAPI
 dependency chain: it names the person, the purpose and the actor, refuses what the
 principal may not see (404 for a person they cannot see at all, so existence does not
 leak; 403 for a purpose their token lacks) and hands out a vault whose every read
-is audited under the principal's name.
+is audited under the principal's pseudonym.
+
+Nothing here lives only in one process: sessions and rate-limit windows are rows of
+the store, and the short-lived caches (tokens, persons' keys) are dropped as soon as
+any worker, or the command line, changes what they hold (the store's generations,
+checked every ``cache_check_s``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
-import secrets
+import ipaddress
 import threading
 import time
-from collections import defaultdict, deque
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from fastapi import Request
 
 from lifetwin.core.errors import LifeTwinError
 from lifetwin.privacy.consent import Purpose
-from lifetwin.services.accounts import Account, AccountError, Accounts, Role, Token
+from lifetwin.services.accounts import (
+    WRITE,
+    WRONG_SIGN_IN,
+    Account,
+    AccountError,
+    Accounts,
+    Role,
+    Session,
+    Token,
+)
+from lifetwin.settings import Settings
 from lifetwin.store.crypto import PersonKeys
 from lifetwin.store.vault import Person, Store, Vault
 
 SESSION_COOKIE = "lifetwin_session"
-SESSION_HOURS = 12
-CACHE_S = 10.0
+CACHE_S = 60.0
 
 
 class ApiError(LifeTwinError):
@@ -45,116 +60,202 @@ class ApiError(LifeTwinError):
 
 
 @dataclass
-class Session:
-    id: str
-    account: str
-    csrf: str
-    expires: float
-
-
-@dataclass
 class Principal:
     account: str
     role: Role
     person_id: str | None  # the person this account owns
     via: str  # "session" or "token"
-    purposes: frozenset[Purpose] | None = None  # a token's purposes (None: a session)
+    actor: str  # how the audit chain names it (a pseudonym)
+    scopes: frozenset[str] | None = None  # a token's scopes (None: a session)
     token_person: str | None = None  # a token's person
     session: Session | None = None
 
     @property
-    def actor(self) -> str:
-        return f"{self.role.value}:{self.account}" + (" (token)" if self.via == "token" else "")
+    def purposes(self) -> frozenset[Purpose] | None:
+        if self.scopes is None:
+            return None
+        return frozenset(Purpose(s) for s in self.scopes if s != WRITE)
+
+    @property
+    def can_write(self) -> bool:
+        return self.scopes is None or WRITE in self.scopes
 
 
-@dataclass
-class RateLimiter:
-    """At most ``limit`` events per ``window`` seconds per key (a sliding window)."""
+class Generations:
+    """What changed in the store since a cache entry was made (checked at most every
+    ``every_s``, one small query), so caches of every worker follow changes made by any."""
 
-    limit: int
-    window: float
-    _events: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    def __init__(self, store: Store, every_s: float) -> None:
+        self.store = store
+        self.every_s = every_s
+        self._seen: dict[str, int] = {}
+        self._checked = 0.0
+        self._lock = threading.Lock()
 
-    def hit(self, key: str, cost: int = 1) -> float:
-        """Count an event; return 0, or the seconds to wait when over the limit.
-
-        ``cost=0`` only asks: it returns the wait when the limit is already reached."""
+    def __call__(self, scope: str) -> int:
         now = time.monotonic()
-        with self._lock:
-            events = self._events[key]
-            while events and events[0] <= now - self.window:
-                events.popleft()
-            if len(events) + max(cost, 1) > self.limit:
-                return events[0] + self.window - now if events else self.window
-            events.extend([now] * cost)
-            return 0.0
+        if now - self._checked >= self.every_s:
+            with self._lock:
+                if now - self._checked >= self.every_s:
+                    self._seen = self.store.backend.generations()
+                    self._checked = time.monotonic()
+        return self._seen.get(scope, 0)
 
-    def reset(self, key: str) -> None:
-        with self._lock:
-            self._events.pop(key, None)
+    def refresh(self) -> None:
+        self._checked = 0.0
 
 
-def limit_or_raise(limiter: RateLimiter, key: str, what: str, cost: int = 1) -> None:
-    wait = limiter.hit(key, cost)
-    if wait:
-        seconds = max(1, int(wait + 0.999))
-        raise ApiError(
-            429,
-            f"Too many {what}; try again in {seconds} s.",
-            "Too Many Requests",
-            {"Retry-After": str(seconds)},
-        )
+def too_many(what: str, wait_s: float) -> ApiError:
+    seconds = max(1, int(wait_s + 0.999))
+    return ApiError(
+        429,
+        f"Too many {what}; try again in {seconds} s.",
+        "Too Many Requests",
+        {"Retry-After": str(seconds)},
+    )
 
 
 class Gate:
     """Authentication and the consent/audit dependency shared by every route."""
 
-    def __init__(self, store: Store, lock: threading.RLock) -> None:
+    def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
-        self.lock = lock
+        self.settings = settings
         self.accounts = Accounts(store)
-        self.sessions: dict[str, Session] = {}
-        self._sessions_lock = threading.Lock()
-        # Short-lived caches of what every request looks up (token, person, data key).
-        # Revocation and erasure through the service clear them at once; changes made
-        # with the command line while the service runs apply within CACHE_S.
-        self._tokens: dict[str, tuple[float, Token, Account]] = {}
-        self._persons: dict[str, tuple[float, Person, PersonKeys]] = {}
+        self.generations = Generations(store, settings.cache_check_s)
+        self._proxies = settings.networks("trusted_proxies")
+        # Argon2 is slow on purpose: sign-ins are checked by a few threads of their own,
+        # never on the event loop and never holding anything other requests need.
+        self._hashers: ThreadPoolExecutor | None = None
+        self._tokens: dict[str, tuple[float, int, Token, Account]] = {}
+        self._persons: dict[str, tuple[float, int, Person, PersonKeys]] = {}
 
     def forget(self) -> None:
-        """Drop the caches (after a token, account or person is removed)."""
+        """Drop this worker's caches now (others follow within ``cache_check_s``)."""
         self._tokens.clear()
         self._persons.clear()
+        self.generations.refresh()
 
-    # -- sessions ---------------------------------------------------------------
-    def new_session(self, account: str) -> Session:
-        session = Session(
-            id=secrets.token_urlsafe(32),
-            account=account,
-            csrf=secrets.token_urlsafe(24),
-            expires=time.time() + SESSION_HOURS * 3600,
+    @property
+    def hashers(self) -> ThreadPoolExecutor:
+        if self._hashers is None:
+            self._hashers = ThreadPoolExecutor(
+                self.settings.password_hashers, thread_name_prefix="argon2"
+            )
+        return self._hashers
+
+    def close(self) -> None:
+        if self._hashers is not None:
+            self._hashers.shutdown(wait=False)
+            self._hashers = None
+
+    # -- addresses and rate limits ----------------------------------------------------------
+    def client_address(self, request: Request) -> str:
+        """The caller's address: the peer's, or — only when the peer is a configured proxy —
+        the nearest address in X-Forwarded-For that is not one of the proxies."""
+        peer = request.client.host if request.client else "?"
+        if not self._proxies or not self._trusted(peer):
+            return peer
+        forwarded = request.headers.get("x-forwarded-for", "")
+        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+        for hop in reversed(hops):
+            if not self._trusted(hop):
+                return hop
+        return hops[0] if hops else peer
+
+    def _trusted(self, address: str) -> bool:
+        try:
+            parsed = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(parsed in network for network in self._proxies)
+
+    def _rate_key(self, key: str) -> bytes:
+        return self.accounts.mac(b"rate", key)
+
+    def charge(self, key: str, limit: int, window_s: float, what: str) -> None:
+        """Count one attempt against ``limit`` per ``window_s`` — before the attempt is
+        checked, atomically in the store, so concurrent attempts cannot slip past."""
+        wait_ms = self.store.backend.rate_charge(
+            self._rate_key(key), int(time.time() * 1000), int(window_s * 1000), limit, 1
         )
-        with self._sessions_lock:
-            self.sessions[session.id] = session
-        return session
+        if wait_ms:
+            raise too_many(what, wait_ms / 1000)
 
+    def reset(self, key: str) -> None:
+        self.store.backend.rate_reset(self._rate_key(key))
+
+    def account_backoff(self, name: str) -> None:
+        """Past a few recent attempts on one account (from anywhere), each next attempt
+        waits twice as long as the one before (up to ``account_backoff_max_s``)."""
+        s = self.settings
+        key = self._rate_key("account|" + name.strip().lower())
+        now_ms = int(time.time() * 1000)
+        window_ms = int(max(s.account_backoff_max_s * 4, 3600) * 1000)
+        with self.store.backend.transaction():
+            recent = self.store.backend._all(
+                "SELECT ts_ms FROM {rate_events} WHERE key = ? AND ts_ms > ? ORDER BY ts_ms",
+                (key, now_ms - window_ms),
+            )
+            extra = len(recent) - s.account_free_attempts
+            if extra >= 0:
+                wait_s = min(s.account_backoff_s * 2**extra, s.account_backoff_max_s)
+                due = int(recent[-1][0]) + int(wait_s * 1000)
+                if due > now_ms:
+                    raise too_many("sign-in attempts for this account", (due - now_ms) / 1000)
+            self.store.backend._run("INSERT INTO {rate_events} VALUES (?, ?)", (key, now_ms))
+
+    async def sign_in(
+        self, request: Request, name: str, password: str, code: str
+    ) -> tuple[Account, Session]:
+        """Check a sign-in: the limits first (charged before anything is verified), then
+        the password off the event loop, then the one-time code. Every wrong part gets the
+        same answer."""
+        s = self.settings
+        client = self.client_address(request)
+        name = name.strip().lower()
+
+        def limits() -> None:
+            what = "sign-in attempts"
+            self.charge(f"login|{name}|{client}", s.login_attempts, s.login_window_s, what)
+            self.charge(f"login-address|{client}", s.login_per_address, s.login_window_s, what)
+            self.account_backoff(name)
+
+        await asyncio.to_thread(limits)  # store work never runs on the event loop
+        loop = asyncio.get_running_loop()
+        account = await loop.run_in_executor(
+            self.hashers, self.accounts.check_password, name, password
+        )
+        if account is None:
+            raise ApiError(401, WRONG_SIGN_IN, "Unauthorized")
+        try:
+            account = await asyncio.to_thread(self.accounts.accept_code, name, code)
+        except AccountError:
+            raise ApiError(401, WRONG_SIGN_IN, "Unauthorized") from None
+        return account, await asyncio.to_thread(self._signed_in, account, name, client)
+
+    def _signed_in(self, account: Account, name: str, client: str) -> Session:
+        self.reset(f"login|{name}|{client}")
+        self.reset("account|" + name)
+        if account.person_id:
+            actor = self.store.actor_name(account.role.value, account.name)
+            found = self.store.person_with_keys(account.person_id)
+            if found is not None:
+                vault = Vault(self.store.backend, found[0], found[1], self.store.audit, actor)
+                vault.log_event("login", "self_access", account=account.name, address=client)
+        return self.accounts.new_session(account)
+
+    # -- sessions ---------------------------------------------------------------------------
     def end_session(self, session_id: str) -> None:
-        with self._sessions_lock:
-            self.sessions.pop(session_id, None)
+        self.accounts.end_session(session_id)
 
     def session_from(self, request: Request) -> Session | None:
         sid = request.cookies.get(SESSION_COOKIE)
-        if not sid:
+        if not sid or len(sid) > 200:
             return None
-        with self._sessions_lock:
-            session = self.sessions.get(sid)
-            if session is not None and session.expires < time.time():
-                del self.sessions[sid]
-                return None
-        return session
+        return self.accounts.session(sid)
 
-    # -- principals -------------------------------------------------------------
+    # -- principals -------------------------------------------------------------------------
     def principal(self, request: Request, *, required: bool = True) -> Principal | None:
         """The caller, from a bearer token or the session cookie."""
         header = request.headers.get("authorization", "")
@@ -167,14 +268,18 @@ class Gate:
             return self.token_principal(secret)
         session = self.session_from(request)
         if session is not None:
-            with self.lock:
-                try:
-                    account = self.accounts.get(session.account)
-                except AccountError:
-                    self.end_session(session.id)
-                    raise ApiError(401, "This account no longer exists.", "Unauthorized") from None
+            try:
+                account = self.accounts.get(session.account)
+            except AccountError:
+                self.end_session(session.id)
+                raise ApiError(401, "This account no longer exists.", "Unauthorized") from None
             return Principal(
-                account.name, account.role, account.person_id, "session", session=session
+                account.name,
+                account.role,
+                account.person_id,
+                "session",
+                self.store.actor_name(account.role.value, account.name),
+                session=session,
             )
         if required:
             raise ApiError(
@@ -188,42 +293,35 @@ class Gate:
     def token_principal(self, secret: str) -> Principal:
         key = hashlib.sha256(secret.strip().encode()).hexdigest()
         hit = self._tokens.get(key)
+        gen = self.generations("tokens")
         try:
-            if hit is not None and hit[0] > time.monotonic():
-                token, account = self.accounts.unexpired(hit[1]), hit[2]
+            if hit is not None and hit[0] > time.monotonic() and hit[1] == gen:
+                token, account = self.accounts.unexpired(hit[2]), hit[3]
             else:
-                with self.lock:
-                    token = self.accounts.check_token(secret)
-                    account = self.accounts.get(token.account)
-                self._tokens[key] = (time.monotonic() + CACHE_S, token, account)
+                token = self.accounts.check_token(secret)
+                account = self.accounts.get(token.account)
+                self._tokens[key] = (time.monotonic() + CACHE_S, gen, token, account)
         except AccountError as exc:
             raise ApiError(401, str(exc), "Unauthorized", {"WWW-Authenticate": "Bearer"}) from None
-        return self._from_token(
-            token.account, account.role, account.person_id, token.purposes, token.person_id
-        )
+        return self._from_token(token, account)
 
     def api_secret_principal(self, sha1_hex: str) -> Principal:
-        with self.lock:
-            try:
-                token = self.accounts.check_api_secret(sha1_hex)
-                account = self.accounts.get(token.account)
-            except AccountError as exc:
-                raise ApiError(401, str(exc), "Unauthorized") from None
-        return self._from_token(
-            token.account, account.role, account.person_id, token.purposes, token.person_id
-        )
+        try:
+            token = self.accounts.check_api_secret(sha1_hex)
+            account = self.accounts.get(token.account)
+        except AccountError as exc:
+            raise ApiError(401, str(exc), "Unauthorized") from None
+        return self._from_token(token, account)
 
-    @staticmethod
-    def _from_token(
-        name: str, role: Role, person_id: str | None, purposes: list[str], token_person: str
-    ) -> Principal:
+    def _from_token(self, token: Token, account: Account) -> Principal:
         return Principal(
-            name,
-            role,
-            person_id,
+            account.name,
+            account.role,
+            account.person_id,
             "token",
-            purposes=frozenset(Purpose(p) for p in purposes),
-            token_person=token_person,
+            self.store.actor_name(account.role.value, account.name) + " (token)",
+            scopes=frozenset(token.purposes),
+            token_person=token.person_id,
         )
 
     @staticmethod
@@ -239,7 +337,17 @@ class Gate:
                 "Forbidden",
             )
 
-    # -- access -----------------------------------------------------------------
+    @staticmethod
+    def require_write(principal: Principal) -> None:
+        """Adding data needs a session or a token with the ``write`` scope."""
+        if not principal.can_write:
+            raise ApiError(
+                403,
+                "This token cannot add data: that needs a token with the write scope.",
+                "Forbidden",
+            )
+
+    # -- access -----------------------------------------------------------------------------
     def person_for(self, principal: Principal, person_id: str) -> Person:
         """The person, if the principal may see them at all; 404 otherwise."""
         unknown = ApiError(404, f"There is no person '{person_id}' you can see.", "Not Found")
@@ -249,29 +357,32 @@ class Gate:
             raise unknown
         if principal.role is Role.PERSON and principal.person_id != person_id:
             raise unknown
-        person = self._person(person_id)
-        if person is None:
+        found = self._person(person_id)
+        if found is None:
             raise unknown
-        if principal.role is Role.CAREGIVER:
-            with self.lock:
-                if not self._shares_with(person, principal.account):
-                    raise unknown
+        person = found[0]
+        if principal.role is Role.CAREGIVER and not self._shares_with(person, principal.account):
+            raise unknown
         return person
 
-    def _person(self, person_id: str) -> Person | None:
+    def _person(self, person_id: str) -> tuple[Person, PersonKeys] | None:
+        gen = self.generations("persons")
         hit = self._persons.get(person_id)
-        if hit is not None and hit[0] > time.monotonic():
-            return hit[1]
-        with self.lock:
-            found = self.store.person_with_keys(person_id)
+        if hit is not None and hit[0] > time.monotonic() and hit[1] == gen:
+            return hit[2], hit[3]
+        found = self.store.person_with_keys(person_id)
         if found is None:
+            self._persons.pop(person_id, None)
             return None
-        person, keys = found
-        self._persons[person_id] = (time.monotonic() + CACHE_S, person, keys)
-        return person
+        self._persons[person_id] = (time.monotonic() + CACHE_S, gen, *found)
+        return found
+
+    def keys_of(self, person_id: str) -> PersonKeys | None:
+        found = self._person(person_id)
+        return None if found is None else found[1]
 
     def _shares_with(self, person: Person, account: str) -> bool:
-        ledger = self.store.vault(person, actor="service").consents()
+        ledger = self.vault_as(person, "service").consents()
         now = datetime.now(UTC)
         return any(
             g.purpose is Purpose.SHARING and g.recipient == account and g.active(now)
@@ -281,11 +392,10 @@ class Gate:
     def visible_persons(self, principal: Principal) -> list[Person]:
         if principal.role is Role.ADMIN:
             raise ApiError(403, "An administrator cannot read personal data.", "Forbidden")
-        with self.lock:
-            if principal.role is Role.PERSON:
-                ids = [principal.person_id] if principal.person_id else []
-                return [p for p in self.store.persons() if p.id in ids]
-            people = [p for p in self.store.persons() if self._shares_with(p, principal.account)]
+        if principal.role is Role.PERSON:
+            found = self._person(principal.person_id) if principal.person_id else None
+            return [found[0]] if found else []
+        people = [p for p in self.store.persons() if self._shares_with(p, principal.account)]
         if principal.token_person is not None:
             people = [p for p in people if p.id == principal.token_person]
         return people
@@ -309,8 +419,9 @@ class Gate:
             raise ApiError(
                 403, f"This account reads for the {chosen.value} purpose only.", "Forbidden"
             )
-        if principal.purposes is not None and chosen not in principal.purposes:
-            allowed = ", ".join(sorted(p.value for p in principal.purposes))
+        purposes = principal.purposes
+        if purposes is not None and chosen not in purposes:
+            allowed = ", ".join(sorted(principal.scopes or ()))
             raise ApiError(
                 403,
                 f"This token is not for the {chosen.value} purpose (it allows: {allowed}).",
@@ -323,13 +434,17 @@ class Gate:
         person = self.person_for(principal, person_id)
         if principal.role is not Role.PERSON:
             raise ApiError(403, "Only the person themself can do this.", "Forbidden")
-        if principal.purposes is not None and Purpose.SELF_ACCESS not in principal.purposes:
+        purposes = principal.purposes
+        if purposes is not None and Purpose.SELF_ACCESS not in purposes:
             raise ApiError(403, "This needs a token with the self_access purpose.", "Forbidden")
         return person
 
     def vault(self, principal: Principal, person: Person) -> Vault:
-        """The person's vault for reading, its audit entries under the principal's name."""
-        hit = self._persons.get(person.id)
-        if hit is None or hit[0] <= time.monotonic():
-            return self.store.vault(person, actor=principal.actor)
-        return Vault(self.store.backend, person, hit[2], self.store.audit, principal.actor)
+        """The person's vault, its audit entries under the principal's pseudonym."""
+        return self.vault_as(person, principal.actor)
+
+    def vault_as(self, person: Person, actor: str) -> Vault:
+        found = self._person(person.id)
+        if found is None:
+            raise ApiError(404, f"There is no person '{person.id}' you can see.", "Not Found")
+        return Vault(self.store.backend, found[0], found[1], self.store.audit, actor)

@@ -13,24 +13,22 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import queue
 import secrets
 from datetime import UTC, datetime
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 import orjson
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
-from lifetwin.api import views
-from lifetwin.api.live import Webhook
-from lifetwin.api.security import SESSION_COOKIE, SESSION_HOURS, ApiError, Principal, limit_or_raise
-from lifetwin.api.service import Service, digest_of, ndjson, summary_dict
-from lifetwin.core.errors import LifeTwinError
+from lifetwin.api import ingest, views
+from lifetwin.api.security import SESSION_COOKIE, ApiError, Principal
+from lifetwin.api.service import Service
 from lifetwin.privacy.consent import Purpose, Scope
-from lifetwin.services.accounts import AccountError, Role
+from lifetwin.services.accounts import SESSION_HOURS, AccountError, Role, parse_scopes
+from lifetwin.services.background import summary_dict
+from lifetwin.services.live import EVENTS, webhook_problem
 
 router = APIRouter(prefix="/api/v1")
 
@@ -45,7 +43,7 @@ async def service(request: Request) -> Service:
 Svc = Annotated[Service, Depends(service)]
 
 
-async def principal(request: Request, svc: Svc) -> Principal:
+def principal(request: Request, svc: Svc) -> Principal:
     who = svc.gate.principal(request)
     assert who is not None
     return who
@@ -54,7 +52,7 @@ async def principal(request: Request, svc: Svc) -> Principal:
 Who = Annotated[Principal, Depends(principal)]
 
 
-async def csrf(request: Request, who: Who) -> Principal:
+def csrf(request: Request, who: Who) -> Principal:
     """State-changing requests from a browser session need the CSRF header."""
     gate = request.app.state.service.gate
     gate.check_csrf(who, request.headers.get("x-csrf-token"))
@@ -79,6 +77,13 @@ def reply(
     return Response(body, status_code=status, media_type="application/json", headers=extra)
 
 
+def scope(name: str) -> dict[str, Any]:
+    """The scope a route needs, in the spec (``x-lifetwin-scope``): a purpose, ``write``,
+    ``read`` (the purpose asked for with ``?purpose=``, self_access by default) or
+    ``account`` (no person's data)."""
+    return {"x-lifetwin-scope": name}
+
+
 def _page_link(request: Request, **params: Any) -> str:
     url = request.url.include_query_params(**params)
     return f'<{url}>; rel="next"'
@@ -91,21 +96,11 @@ class LoginBody(BaseModel):
     code: str = Field(max_length=12, description="The current TOTP code.")
 
 
-def login(svc: Service, request: Request, name: str, password: str, code: str) -> tuple[Any, Any]:
-    client = request.client.host if request.client else "?"
-    key = f"{name.strip().lower()}|{client}"
-    limit_or_raise(svc.login_limiter, key, "sign-in attempts", cost=0)
-    try:
-        with svc.lock:
-            account = svc.gate.accounts.authenticate(name, password, code)
-            for person_id in [account.person_id] if account.person_id else []:
-                vault = svc.store.vault(svc.store.person(person_id), actor=f"person:{account.name}")
-                vault.log_event("login", "self_access", account=account.name, address=client)
-    except LifeTwinError as exc:
-        limit_or_raise(svc.login_limiter, key, "sign-in attempts")
-        raise ApiError(401, str(exc), "Unauthorized") from None
-    svc.login_limiter.reset(key)
-    return account, svc.gate.new_session(account.name)
+async def login(
+    svc: Service, request: Request, name: str, password: str, code: str
+) -> tuple[Any, Any]:
+    """Sign in (rate limits, password, one-time code): the API's and the dashboard's."""
+    return await svc.gate.sign_in(request, name, password, code)
 
 
 def set_session_cookie(response: Response, session_id: str) -> None:
@@ -120,9 +115,14 @@ def set_session_cookie(response: Response, session_id: str) -> None:
     )
 
 
-@router.post("/session", tags=["auth"], summary="Sign in (password and TOTP code)")
-def create_session(body: LoginBody, request: Request, svc: Svc) -> Response:
-    account, session = login(svc, request, body.name, body.password, body.code)
+@router.post(
+    "/session",
+    tags=["auth"],
+    summary="Sign in (password and TOTP code)",
+    openapi_extra=scope("account"),
+)
+async def create_session(body: LoginBody, request: Request, svc: Svc) -> Response:
+    account, session = await login(svc, request, body.name, body.password, body.code)
     response = JSONResponse(
         {
             "account": account.name,
@@ -135,7 +135,9 @@ def create_session(body: LoginBody, request: Request, svc: Svc) -> Response:
     return response
 
 
-@router.delete("/session", tags=["auth"], summary="Sign out", status_code=204)
+@router.delete(
+    "/session", tags=["auth"], summary="Sign out", status_code=204, openapi_extra=scope("account")
+)
 def delete_session(request: Request, svc: Svc, who: Writer) -> Response:
     if who.session is not None:
         svc.gate.end_session(who.session.id)
@@ -144,7 +146,7 @@ def delete_session(request: Request, svc: Svc, who: Writer) -> Response:
     return response
 
 
-@router.get("/me", tags=["auth"], summary="Who is signed in")
+@router.get("/me", tags=["auth"], summary="Who is signed in", openapi_extra=scope("account"))
 def me(request: Request, who: Who) -> Response:
     return reply(
         request,
@@ -153,38 +155,50 @@ def me(request: Request, who: Who) -> Response:
             "role": who.role.value,
             "person_id": who.person_id,
             "via": who.via,
-            "purposes": sorted(p.value for p in who.purposes) if who.purposes is not None else None,
+            "purposes": sorted(who.scopes) if who.scopes is not None else None,
         },
     )
 
 
 class TokenBody(BaseModel):
     person_id: str = Field(max_length=64)
-    purposes: list[Purpose] = Field(min_length=1)
+    purposes: list[str] = Field(
+        min_length=1,
+        max_length=10,
+        description="Scopes: purposes it may read for, and 'write' to add data.",
+    )
     days: float = Field(default=90, gt=0, le=3650)
     label: str = Field(default="", max_length=100)
 
 
 @router.post(
-    "/tokens", tags=["auth"], summary="Make a scoped API token (shown once)", status_code=201
+    "/tokens",
+    tags=["auth"],
+    summary="Make a scoped API token (shown once)",
+    status_code=201,
+    openapi_extra=scope("account"),
 )
 def create_token(body: TokenBody, request: Request, svc: Svc, who: Writer) -> Response:
     if who.via == "token":
         raise ApiError(403, "Tokens are made from a signed-in session, not with another token.")
-    with svc.lock:
-        svc.gate.person_for(who, body.person_id)
-        try:
-            made = svc.gate.accounts.issue_token(
-                svc.gate.accounts.get(who.account),
-                body.person_id,
-                body.purposes,
-                body.days,
-                body.label,
-            )
-        except AccountError as exc:
-            raise ApiError(403, str(exc)) from None
-        vault = svc.gate.vault(who, svc.store.person(body.person_id))
-        vault.log_event("token", "self_access", token=made.token.id, purposes=made.token.purposes)
+    person = svc.gate.person_for(who, body.person_id)
+    try:
+        scopes = parse_scopes(body.purposes)
+    except AccountError as exc:
+        raise ApiError(422, str(exc)) from None
+    try:
+        made = svc.gate.accounts.issue_token(
+            svc.gate.accounts.get(who.account),
+            body.person_id,
+            scopes,
+            body.days,
+            body.label,
+            actor=who.actor,
+        )
+    except AccountError as exc:
+        raise ApiError(403, str(exc)) from None
+    vault = svc.gate.vault(who, person)
+    vault.log_event("token", "self_access", token=made.token.id, purposes=made.token.purposes)
     return reply(
         request,
         {
@@ -198,10 +212,14 @@ def create_token(body: TokenBody, request: Request, svc: Svc, who: Writer) -> Re
     )
 
 
-@router.get("/tokens", tags=["auth"], summary="Your tokens (never their secrets)")
+@router.get(
+    "/tokens",
+    tags=["auth"],
+    summary="Your tokens (never their secrets)",
+    openapi_extra=scope("account"),
+)
 def list_tokens(request: Request, svc: Svc, who: Who) -> Response:
-    with svc.lock:
-        tokens = svc.gate.accounts.tokens(who.account)
+    tokens = svc.gate.accounts.tokens(who.account)
     return reply(
         request,
         [
@@ -217,13 +235,18 @@ def list_tokens(request: Request, svc: Svc, who: Who) -> Response:
     )
 
 
-@router.delete("/tokens/{token_id}", tags=["auth"], summary="Revoke a token", status_code=204)
+@router.delete(
+    "/tokens/{token_id}",
+    tags=["auth"],
+    summary="Revoke a token",
+    status_code=204,
+    openapi_extra=scope("account"),
+)
 def revoke_token(token_id: str, svc: Svc, who: Writer) -> Response:
-    with svc.lock:
-        token = svc.gate.accounts.token(token_id)
-        if token is None or token.account != who.account:
-            raise ApiError(404, f"There is no token '{token_id}' of yours.")
-        svc.gate.accounts.revoke_token(token_id)
+    token = svc.gate.accounts.token(token_id)
+    if token is None or token.account != who.account:
+        raise ApiError(404, f"There is no token '{token_id}' of yours.")
+    svc.gate.accounts.revoke_token(token_id, actor=who.actor)
     svc.gate.forget()
     return Response(status_code=204)
 
@@ -250,36 +273,46 @@ class NewCaregiverBody(BaseModel):
     password: str = Field(min_length=10, max_length=1024)
 
 
-@router.get("/admin/status", tags=["admin"], summary="Service status (no personal data)")
+@router.get(
+    "/admin/status",
+    tags=["admin"],
+    summary="Service status (no personal data)",
+    openapi_extra=scope("admin"),
+)
 def admin_status(request: Request, svc: Svc, who: Annotated[Principal, Depends(admin)]) -> Response:
-    with svc.lock:
-        accounts = svc.gate.accounts.all()
-        persons = len(svc.store.backend.person_rows())
+    accounts = svc.gate.accounts.all()
+    jobs = svc.store.backend.job_counts()
     return reply(
         request,
         {
             "backend": svc.store.backend.describe(),
-            "persons": persons,
+            "persons": svc.store.backend.person_count(),
             "accounts": {r.value: sum(a.role is r for a in accounts) for r in Role},
-            "import_jobs_running": sum(j.state == "running" for j in svc.jobs.values()),
+            "import_jobs_running": jobs.get("running", 0) + jobs.get("queued", 0),
+            "jobs": jobs,
         },
     )
 
 
 @router.post(
-    "/admin/persons", tags=["admin"], summary="Create a person and their account", status_code=201
+    "/admin/persons",
+    tags=["admin"],
+    summary="Create a person and their account",
+    status_code=201,
+    openapi_extra=scope("admin"),
 )
 def admin_create_person(
     body: NewPersonBody, request: Request, svc: Svc, who: Annotated[Principal, Depends(csrf)]
 ) -> Response:
     _require_admin(who)
-    with svc.lock:
-        person = svc.store.add_person(body.name)
-        try:
-            account = svc.gate.accounts.create(body.account, body.password, Role.PERSON, person.id)
-        except AccountError:
-            svc.store.erase(person)
-            raise
+    person = svc.store.add_person(body.name)
+    try:
+        account = svc.gate.accounts.create(
+            body.account, body.password, Role.PERSON, person.id, actor=who.actor
+        )
+    except AccountError:
+        svc.store.erase(person)
+        raise
     return reply(
         request,
         {
@@ -292,14 +325,17 @@ def admin_create_person(
 
 
 @router.post(
-    "/admin/caregivers", tags=["admin"], summary="Create a caregiver account", status_code=201
+    "/admin/caregivers",
+    tags=["admin"],
+    summary="Create a caregiver account",
+    status_code=201,
+    openapi_extra=scope("admin"),
 )
 def admin_create_caregiver(
     body: NewCaregiverBody, request: Request, svc: Svc, who: Annotated[Principal, Depends(csrf)]
 ) -> Response:
     _require_admin(who)
-    with svc.lock:
-        account = svc.gate.accounts.create(body.account, body.password, Role.CAREGIVER)
+    account = svc.gate.accounts.create(body.account, body.password, Role.CAREGIVER, actor=who.actor)
     return reply(
         request,
         {"account": account.name, "totp_uri": account.guard().provisioning_uri(account.name)},
@@ -308,21 +344,24 @@ def admin_create_caregiver(
 
 
 # -- persons -------------------------------------------------------------------------------
-@router.get("/persons", tags=["persons"], summary="The persons you can see")
+@router.get(
+    "/persons", tags=["persons"], summary="The persons you can see", openapi_extra=scope("account")
+)
 def list_persons(request: Request, svc: Svc, who: Who) -> Response:
     people = svc.gate.visible_persons(who)
     return reply(request, {"items": [{"id": p.id, "name": p.name} for p in people], "next": None})
 
 
-@router.get("/persons/{person_id}", tags=["persons"], summary="One person")
+@router.get(
+    "/persons/{person_id}", tags=["persons"], summary="One person", openapi_extra=scope("read")
+)
 def get_person(
     person_id: str, request: Request, svc: Svc, who: Who, purpose: Purpose | None = None
 ) -> Response:
     person, chosen, recipient = svc.gate.read_access(who, person_id, purpose)
-    with svc.lock:
-        vault = svc.gate.vault(who, person)
-        streams = views.streams(vault, chosen, recipient)
-        vault.log_event("view", chosen.value, what="person", recipient=recipient)
+    vault = svc.gate.vault(who, person)
+    streams = views.streams(vault, chosen, recipient)
+    vault.log_event("view", chosen.value, what="person", recipient=recipient)
     return reply(
         request,
         {
@@ -339,6 +378,7 @@ def get_person(
     tags=["persons"],
     summary="Erase the person (irreversible)",
     status_code=204,
+    openapi_extra=scope("self_access"),
 )
 def erase_person(
     person_id: str,
@@ -353,20 +393,27 @@ def erase_person(
     return Response(status_code=204)
 
 
-@router.get("/persons/{person_id}/streams", tags=["data"], summary="Streams you may see")
+@router.get(
+    "/persons/{person_id}/streams",
+    tags=["data"],
+    summary="Streams you may see",
+    openapi_extra=scope("read"),
+)
 def list_streams(
     person_id: str, request: Request, svc: Svc, who: Who, purpose: Purpose | None = None
 ) -> Response:
     person, chosen, recipient = svc.gate.read_access(who, person_id, purpose)
-    with svc.lock:
-        vault = svc.gate.vault(who, person)
-        items = views.streams(vault, chosen, recipient)
-        vault.log_event("view", chosen.value, what="streams", recipient=recipient)
+    vault = svc.gate.vault(who, person)
+    items = views.streams(vault, chosen, recipient)
+    vault.log_event("view", chosen.value, what="streams", recipient=recipient)
     return reply(request, {"items": items, "next": None})
 
 
 @router.get(
-    "/persons/{person_id}/observations", tags=["data"], summary="A metric's values in a time range"
+    "/persons/{person_id}/observations",
+    tags=["data"],
+    summary="A metric's values in a time range",
+    openapi_extra=scope("read"),
 )
 def read_observations(
     person_id: str,
@@ -387,44 +434,22 @@ def read_observations(
 ) -> Response:
     person, chosen, recipient = svc.gate.read_access(who, person_id, purpose)
     start, end = views.parse_time(since, "since"), views.parse_time(until, "until")
-    with svc.lock:
-        vault = svc.gate.vault(who, person)
-        data = views.series(vault, metric, chosen, recipient, start, end, every, limit, after_ms)
+    vault = svc.gate.vault(who, person)
+    data = views.series(vault, metric, chosen, recipient, start, end, every, limit, after_ms)
     headers = {}
     if data["next_after_ms"] is not None:
         headers["Link"] = _page_link(request, after_ms=data["next_after_ms"])
     return reply(request, data, headers=headers)
 
 
-class ObservationIn(BaseModel):
-    metric: str = Field(description="A metric code, e.g. heart_rate or glucose.")
-    value: float
-    unit: str | None = Field(default=None, description="Converted to the metric's unit.")
-    time: str | int = Field(description="ISO 8601 with offset, or epoch milliseconds.")
-    end: str | int | None = None
-    source: str = "api"
-    tz_min: int = 0
-
-
-class ObservationsIn(BaseModel):
-    observations: list[ObservationIn]
-
-
-def _inline(schema: dict[str, Any]) -> dict[str, Any]:
-    """A model's JSON schema with its $defs inlined (for openapi_extra)."""
-    defs = schema.pop("$defs", {})
-
-    def walk(node: Any) -> Any:
-        if isinstance(node, dict):
-            if "$ref" in node:
-                return walk(defs[node["$ref"].split("/")[-1]])
-            return {k: walk(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [walk(v) for v in node]
-        return node
-
-    result: dict[str, Any] = walk(schema)
-    return result
+def writer_for(svc: Service, who: Principal, person_id: str) -> Any:
+    """The person, when the caller may add data for them (their own account, with a
+    session or a token that has the write scope)."""
+    person = svc.gate.person_for(who, person_id)
+    if who.role is not Role.PERSON:
+        raise ApiError(403, "Only the person's own account or tokens can add data.")
+    svc.gate.require_write(who)
+    return person
 
 
 @router.post(
@@ -432,40 +457,39 @@ def _inline(schema: dict[str, Any]) -> dict[str, Any]:
     tags=["data"],
     summary="Ingest observations (JSON or NDJSON); all are stored or none",
     openapi_extra={
+        **scope("write"),
         "requestBody": {
             "content": {
-                "application/json": {"schema": _inline(ObservationsIn.model_json_schema())},
-                "application/x-ndjson": {"schema": {"type": "string"}},
+                "application/json": {"schema": ingest.schema()},
+                "application/x-ndjson": {
+                    "schema": {"type": "string", "description": "One observation per line."}
+                },
             },
             "required": True,
-        }
+        },
     },
 )
 async def ingest_observations(person_id: str, request: Request, svc: Svc, who: Writer) -> Response:
-    person = svc.gate.person_for(who, person_id)
-    if who.role is not Role.PERSON:
-        raise ApiError(403, "Only the person's own account or tokens can add data.")
-    limit_or_raise(svc.ingest_limiter, f"{who.account}|{who.via}", "ingest requests")
+    person = writer_for(svc, who, person_id)
+    settings = svc.settings
+    svc.gate.charge(
+        f"ingest|{who.account}|{who.via}",
+        settings.ingest_requests,
+        settings.ingest_window_s,
+        "ingest requests",
+    )
     body = await request.body()
     kind = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if kind in ("application/x-ndjson", "application/ndjson", "application/jsonl"):
-        items = list(ndjson(body, svc.settings.max_batch))
+        items = await asyncio.to_thread(ingest.parse_ndjson, body, settings.max_batch)
     elif kind == "application/json":
-        try:
-            raw = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise ApiError(400, f"The body is not JSON ({exc.args[0]}).") from None
-        found = raw.get("observations") if isinstance(raw, dict) else raw
-        if not isinstance(found, list):
-            raise ApiError(422, 'The body must be {"observations": [...]} or a JSON array.')
-        items = found
+        items = await asyncio.to_thread(ingest.parse_json, body)
     else:
         raise ApiError(415, f"Send application/json or application/x-ndjson, not {kind}.")
-    if not items:
-        raise ApiError(422, "There are no observations in the body.")
-    if len(items) > svc.settings.max_batch:
-        raise ApiError(413, f"At most {svc.settings.max_batch:,} observations per request.")
-    summary = await asyncio.to_thread(svc.ingest, person, items, digest_of(body), "api")
+    if len(items) > settings.max_batch:
+        raise ApiError(413, f"At most {settings.max_batch:,} observations per request.")
+    digest = hashlib.sha256(body).hexdigest()
+    summary = await asyncio.to_thread(svc.ingest, person, items, digest, "api")
     return reply(request, summary_dict(summary), status=201)
 
 
@@ -475,6 +499,7 @@ async def ingest_observations(person_id: str, request: Request, svc: Svc, who: W
     tags=["data"],
     summary="Upload an export file to import",
     status_code=202,
+    openapi_extra=scope("write"),
 )
 async def upload_import(
     person_id: str,
@@ -488,7 +513,7 @@ async def upload_import(
         str | None, Form(description="Force a format instead of detecting it.")
     ] = None,
 ) -> Response:
-    person = svc.gate.owner_access(who, person_id)
+    person = writer_for(svc, who, person_id)
     job = await svc.receive_upload(person, file, format or None)
     location = f"/api/v1/persons/{person_id}/imports/{job.id}"
     return reply(request, job.public(), status=202, headers={"Location": location})
@@ -498,20 +523,29 @@ async def upload_import(
     "/persons/{person_id}/imports/{job_id}",
     tags=["data"],
     summary="Progress and summary of an upload",
+    openapi_extra=scope("write|self_access"),
 )
 def import_status(person_id: str, job_id: str, request: Request, svc: Svc, who: Who) -> Response:
-    svc.gate.owner_access(who, person_id)
-    job = svc.jobs.get(job_id)
-    if job is None or job.person_id != person_id:
+    person = svc.gate.person_for(who, person_id)
+    if who.role is not Role.PERSON or not (
+        who.can_write or Purpose.SELF_ACCESS in (who.purposes or ())
+    ):
+        raise ApiError(403, "Only the person themself (or their write token) can see this.")
+    status = svc.import_status(person, job_id)
+    if status is None:
         raise ApiError(404, f"There is no import '{job_id}' for this person.")
-    return reply(request, job.public())
+    return reply(request, status.public())
 
 
-@router.get("/persons/{person_id}/imports", tags=["data"], summary="Past imports")
+@router.get(
+    "/persons/{person_id}/imports",
+    tags=["data"],
+    summary="Past imports",
+    openapi_extra=scope("self_access"),
+)
 def list_imports(person_id: str, request: Request, svc: Svc, who: Who) -> Response:
     person = svc.gate.owner_access(who, person_id)
-    with svc.lock:
-        records = svc.gate.vault(who, person).imports()
+    records = svc.gate.vault(who, person).imports()
     return reply(
         request,
         {
@@ -549,42 +583,48 @@ def _owner_for(svc: Service, who: Principal, person_id: str, purpose: Purpose) -
     "/persons/{person_id}/overview",
     tags=["twin"],
     summary="Today against baselines, alerts, freshness",
+    openapi_extra=scope("twin_core"),
 )
 async def get_overview(person_id: str, request: Request, svc: Svc, who: Who) -> Response:
     person = _owner_for(svc, who, person_id, Purpose.TWIN_CORE)
 
-    # The common case (a cached overview, a free store) is a few tens of microseconds:
-    # done on the event loop; anything that could wait goes to a worker thread.
-    data = svc.overview_at_once(who, person)
-    if data is None:
-        data = await asyncio.to_thread(svc.overview, who, person)
+    # Store work never runs on the event loop (another writer may hold the store).
+    data = await asyncio.to_thread(svc.overview, who, person)
     return reply(request, data)
 
 
-@router.get("/persons/{person_id}/twin", tags=["twin"], summary="Twin state and baselines")
+@router.get(
+    "/persons/{person_id}/twin",
+    tags=["twin"],
+    summary="Twin state and baselines",
+    openapi_extra=scope("twin_core"),
+)
 def get_twin(person_id: str, request: Request, svc: Svc, who: Who) -> Response:
     person = _owner_for(svc, who, person_id, Purpose.TWIN_CORE)
     from lifetwin.capabilities.measures import derived_measures
 
-    with svc.lock:
-        vault = svc.gate.vault(who, person)
-        data = views.baselines(vault)
-        data["measures"] = derived_measures(vault)
+    vault = svc.gate.vault(who, person)
+    data = views.baselines(vault)
+    data["measures"] = derived_measures(vault)
     return reply(request, data)
 
 
-@router.get("/persons/{person_id}/alerts", tags=["twin"], summary="Early warnings")
+@router.get(
+    "/persons/{person_id}/alerts",
+    tags=["twin"],
+    summary="Early warnings",
+    openapi_extra=scope("forecasting"),
+)
 def get_alerts(person_id: str, request: Request, svc: Svc, who: Who) -> Response:
-    from lifetwin.api.live import BrokerNotifier
     from lifetwin.capabilities.early_warning import deviation_alerts, illness_alerts
+    from lifetwin.services.live import BrokerNotifier
 
     person = _owner_for(svc, who, person_id, Purpose.FORECASTING)
     notifier = BrokerNotifier(svc.broker, person.id)
-    with svc.lock:
-        vault = svc.gate.vault(who, person)
-        found = illness_alerts(vault, notifiers=[notifier]) + deviation_alerts(
-            vault, notifiers=[notifier]
-        )
+    vault = svc.gate.vault(who, person)
+    found = illness_alerts(vault, notifiers=[notifier]) + deviation_alerts(
+        vault, notifiers=[notifier]
+    )
     return reply(
         request,
         {"items": [a.model_dump(mode="json", exclude={"lineage"}) for a in found], "next": None},
@@ -595,6 +635,7 @@ def get_alerts(person_id: str, request: Request, svc: Svc, who: Who) -> Response
     "/persons/{person_id}/forecast",
     tags=["twin"],
     summary="Forecast with intervals: glucose (minutes ahead) or a daily metric (days ahead)",
+    openapi_extra=scope("forecasting"),
 )
 def get_forecast(
     person_id: str,
@@ -615,16 +656,14 @@ def get_forecast(
 
     person = _owner_for(svc, who, person_id, Purpose.FORECASTING)
     if metric != "glucose":
-        with svc.lock:
-            daily = forecast_daily(svc.gate.vault(who, person), metric, days)
+        daily = forecast_daily(svc.gate.vault(who, person), metric, days)
         if daily is None:
             raise ApiError(
                 404,
                 f"There are fewer than {MIN_DAYS} days of {metric} you allow forecasting on.",
             )
         return reply(request, asdict(daily))
-    with svc.lock:
-        result = forecast_for_person(svc.gate.vault(who, person))
+    result = forecast_for_person(svc.gate.vault(who, person))
     if result is None:
         raise ApiError(
             404, "There is not enough CGM data (two days) or no forecasting grant to forecast."
@@ -641,7 +680,12 @@ def get_forecast(
     )
 
 
-@router.get("/persons/{person_id}/cgm", tags=["twin"], summary="CGM report (time in ranges, AGP)")
+@router.get(
+    "/persons/{person_id}/cgm",
+    tags=["twin"],
+    summary="CGM report (time in ranges, AGP)",
+    openapi_extra=scope("read"),
+)
 def get_cgm(
     person_id: str,
     request: Request,
@@ -651,15 +695,17 @@ def get_cgm(
     purpose: Purpose | None = None,
 ) -> Response:
     person, chosen, recipient = svc.gate.read_access(who, person_id, purpose)
-    with svc.lock:
-        data = views.cgm(svc.gate.vault(who, person), chosen, recipient, days)
+    data = views.cgm(svc.gate.vault(who, person), chosen, recipient, days)
     if data is None:
         raise ApiError(404, "There are no CGM readings you may see in that range.")
     return reply(request, data)
 
 
 @router.get(
-    "/persons/{person_id}/risk", tags=["twin"], summary="Validated risk scores with their inputs"
+    "/persons/{person_id}/risk",
+    tags=["twin"],
+    summary="Validated risk scores with their inputs",
+    openapi_extra=scope("twin_core"),
 )
 def get_risk(person_id: str, request: Request, svc: Svc, who: Who) -> Response:
     from dataclasses import asdict
@@ -667,15 +713,17 @@ def get_risk(person_id: str, request: Request, svc: Svc, who: Who) -> Response:
     from lifetwin.capabilities.risk import all_scores, gather_inputs
 
     person = _owner_for(svc, who, person_id, Purpose.TWIN_CORE)
-    with svc.lock:
-        inputs = gather_inputs(svc.gate.vault(who, person))
+    inputs = gather_inputs(svc.gate.vault(who, person))
     return reply(
         request, {"items": [asdict(r) for r in all_scores(inputs)], "inputs": inputs.origin}
     )
 
 
 @router.get(
-    "/persons/{person_id}/insights", tags=["twin"], summary="Associations between daily metrics"
+    "/persons/{person_id}/insights",
+    tags=["twin"],
+    summary="Associations between daily metrics",
+    openapi_extra=scope("twin_core"),
 )
 def get_insights(
     person_id: str,
@@ -690,8 +738,7 @@ def get_insights(
     from lifetwin.capabilities.insights import daily_table, find_insights
 
     person = _owner_for(svc, who, person_id, Purpose.TWIN_CORE)
-    with svc.lock:
-        table, units = daily_table(svc.gate.vault(who, person), min_days=min_days)
+    table, units = daily_table(svc.gate.vault(who, person), min_days=min_days)
     found = find_insights(table, units, min_days=min_days, fdr=fdr)
     return reply(request, {"items": [asdict(i) for i in found], "metrics_tested": len(table)})
 
@@ -704,47 +751,57 @@ class GrantBody(BaseModel):
 
 
 @router.get(
-    "/persons/{person_id}/consents", tags=["privacy"], summary="Consent grants and their history"
+    "/persons/{person_id}/consents",
+    tags=["privacy"],
+    summary="Consent grants and their history",
+    openapi_extra=scope("self_access"),
 )
 def list_consents(person_id: str, request: Request, svc: Svc, who: Who) -> Response:
     person = svc.gate.owner_access(who, person_id)
-    with svc.lock:
-        ledger = svc.gate.vault(who, person).consents()
+    ledger = svc.gate.vault(who, person).consents()
     return reply(
         request, {"items": [g.model_dump(mode="json") for g in ledger.grants], "next": None}
     )
 
 
 @router.post(
-    "/persons/{person_id}/consents", tags=["privacy"], summary="Grant consent", status_code=201
+    "/persons/{person_id}/consents",
+    tags=["privacy"],
+    summary="Grant consent",
+    status_code=201,
+    openapi_extra=scope("self_access"),
 )
 def grant_consent(
     person_id: str, body: GrantBody, request: Request, svc: Svc, who: Writer
 ) -> Response:
     person = svc.gate.owner_access(who, person_id)
-    with svc.lock:
-        made = svc.gate.vault(who, person).grant(
-            Scope.parse(body.scope), body.purpose, recipient=body.recipient, granted_by="self"
-        )
+    made = svc.gate.vault(who, person).grant(
+        Scope.parse(body.scope), body.purpose, recipient=body.recipient, granted_by="self"
+    )
     svc.changed(person.id)
     return reply(request, made.model_dump(mode="json"), status=201)
 
 
 @router.delete(
-    "/persons/{person_id}/consents/{grant_id}", tags=["privacy"], summary="Revoke consent"
+    "/persons/{person_id}/consents/{grant_id}",
+    tags=["privacy"],
+    summary="Revoke consent",
+    openapi_extra=scope("self_access"),
 )
 def revoke_consent(
     person_id: str, grant_id: str, request: Request, svc: Svc, who: Writer
 ) -> Response:
     person = svc.gate.owner_access(who, person_id)
-    with svc.lock:
-        removed = svc.gate.vault(who, person).revoke(grant_id)
+    removed = svc.gate.vault(who, person).revoke(grant_id)
     svc.changed(person.id)
     return reply(request, {"revoked": grant_id, "derived_removed": removed})
 
 
 @router.get(
-    "/persons/{person_id}/audit", tags=["privacy"], summary="Who read or changed what, newest first"
+    "/persons/{person_id}/audit",
+    tags=["privacy"],
+    summary="Who read or changed what, newest first",
+    openapi_extra=scope("self_access"),
 )
 def read_audit(
     person_id: str,
@@ -754,18 +811,20 @@ def read_audit(
     limit: int = Query(default=100, ge=1, le=1000),
     before: int | None = Query(default=None, ge=0),
 ) -> Response:
+    from lifetwin.services.audit_view import actor_labels
+
     person = svc.gate.owner_access(who, person_id)
-    with svc.lock:
-        entries = svc.gate.vault(who, person).audit_entries()
+    entries = svc.gate.vault(who, person).audit_entries()
     entries = [e for e in reversed(entries) if before is None or e.seq < before]
     page = entries[:limit]
     more = len(entries) > limit
+    labels = actor_labels(svc.store, svc.gate.accounts)
     items = [
         {
             "seq": e.seq,
             "time": views.iso(e.ts_ms),
             "action": e.action,
-            "actor": e.actor,
+            "actor": labels.get(e.actor, e.actor),
             "purpose": e.purpose,
             "details": e.details,
         }
@@ -779,13 +838,49 @@ def read_audit(
     )
 
 
-@router.get("/persons/{person_id}/access-report", tags=["privacy"], summary="The access report")
+@router.get(
+    "/persons/{person_id}/audit/receipt",
+    tags=["privacy"],
+    summary="A signed receipt of the audit chain's head, to keep",
+    openapi_extra=scope("self_access"),
+)
+def audit_receipt(person_id: str, request: Request, svc: Svc, who: Who) -> Response:
+    person = svc.gate.owner_access(who, person_id)
+    vault = svc.gate.vault(who, person)
+    vault.log_event("receipt", "self_access")
+    return reply(request, svc.store.audit.receipt(person.id))
+
+
+class ReceiptBody(BaseModel):
+    receipt: dict[str, Any] = Field(description="A receipt saved earlier, as it was given.")
+
+
+@router.post(
+    "/persons/{person_id}/audit/verify",
+    tags=["privacy"],
+    summary="Check the audit chain, and that it still holds a receipt saved earlier",
+    openapi_extra=scope("self_access"),
+)
+def audit_verify(
+    person_id: str, body: ReceiptBody, request: Request, svc: Svc, who: Who
+) -> Response:
+    from lifetwin.services.audit_view import verify_person
+
+    person = svc.gate.owner_access(who, person_id)
+    return reply(request, verify_person(svc.store, person, body.receipt).model_dump())
+
+
+@router.get(
+    "/persons/{person_id}/access-report",
+    tags=["privacy"],
+    summary="The access report",
+    openapi_extra=scope("self_access"),
+)
 def get_access_report(person_id: str, request: Request, svc: Svc, who: Who) -> Response:
     from lifetwin.services.report import access_report
 
     person = svc.gate.owner_access(who, person_id)
-    with svc.lock:
-        report = access_report(svc.store, person)
+    report = access_report(svc.store, person)
     return reply(request, report)
 
 
@@ -793,6 +888,7 @@ def get_access_report(person_id: str, request: Request, svc: Svc, who: Who) -> R
     "/persons/{person_id}/export",
     tags=["privacy"],
     summary="Download everything (csv, omh or fhir)",
+    openapi_extra=scope("self_access"),
 )
 def export(
     person_id: str,
@@ -805,8 +901,7 @@ def export(
     person = svc.gate.owner_access(who, person_id)
     suffix = {"csv": ".csv", "omh": ".json", "fhir": ".json"}[format]
     out = svc.upload_dir / f"export-{secrets.token_hex(8)}{suffix}"
-    with svc.lock:
-        export_person(svc.store, person, format, out)
+    export_person(svc.store, person, format, out)
     media = "text/csv" if format == "csv" else "application/json"
     name = f"lifetwin-{person.id}-{format}{suffix}"
     from starlette.background import BackgroundTask
@@ -818,22 +913,34 @@ def export(
 
 # -- live ------------------------------------------------------------------------------------------
 class WebhookBody(BaseModel):
-    url: str = Field(pattern=r"^https?://", max_length=2000)
-    events: list[str] = Field(default_factory=lambda: ["alert", "forecast"])
+    url: str = Field(max_length=2000, description="An https:// address on the internet.")
+    events: list[str] = Field(default_factory=lambda: list(EVENTS), max_length=5)
 
 
-@router.get("/persons/{person_id}/webhooks", tags=["live"], summary="Registered webhooks")
+@router.get(
+    "/persons/{person_id}/webhooks",
+    tags=["live"],
+    summary="Registered webhooks and their latest deliveries",
+    openapi_extra=scope("self_access"),
+)
 def list_webhooks(person_id: str, request: Request, svc: Svc, who: Who) -> Response:
     person = svc.gate.owner_access(who, person_id)
-    hooks = svc.webhooks(person.id)
+    hooks = svc.gate.vault(who, person).webhooks()
     deliveries = [
-        d.__dict__ for d in svc.broker.deliveries if d.webhook_id in {h.id for h in hooks}
+        {
+            "webhook_id": d.webhook_id,
+            "event": d.event,
+            "state": d.state,
+            "status": d.status,
+            "attempts": d.attempts,
+        }
+        for d in svc.broker.deliveries(person.id)
     ]
     return reply(
         request,
         {
-            "items": [{"id": h.id, "url": h.url, "events": h.events} for h in hooks],
-            "deliveries": deliveries[-50:],
+            "items": [{"id": h["id"], "url": h["url"], "events": h["events"]} for h in hooks],
+            "deliveries": deliveries,
         },
     )
 
@@ -843,30 +950,23 @@ def list_webhooks(person_id: str, request: Request, svc: Svc, who: Who) -> Respo
     tags=["live"],
     summary="Register a webhook (secret shown once)",
     status_code=201,
+    openapi_extra=scope("self_access"),
 )
 def add_webhook(
     person_id: str, body: WebhookBody, request: Request, svc: Svc, who: Writer
 ) -> Response:
     person = svc.gate.owner_access(who, person_id)
-    unknown = set(body.events) - {"alert", "forecast"}
-    if unknown:
-        raise ApiError(422, f"Unknown events {sorted(unknown)}: use alert and forecast.")
-    target = urlsplit(body.url)
-    loopback = target.hostname in ("127.0.0.1", "localhost", "::1")
-    if target.scheme != "https" and not loopback:
-        raise ApiError(422, "A webhook needs an https:// address (http:// only to this machine).")
-    hook = Webhook(
-        id=secrets.token_hex(6), url=body.url, secret=secrets.token_urlsafe(32), events=body.events
-    )
-    with svc.lock:
-        vault = svc.gate.vault(who, person)
-        svc.save_webhooks(vault, [*svc.webhooks(person.id), hook])
-        vault.log_event("webhook", "self_access", url=body.url, events=body.events)
-    return reply(
-        request,
-        {"id": hook.id, "url": hook.url, "secret": hook.secret, "events": hook.events},
-        status=201,
-    )
+    problem = webhook_problem(body.url, body.events, svc.broker.allow)
+    if problem:
+        raise ApiError(422, problem)
+    hook = {
+        "id": secrets.token_hex(6),
+        "url": body.url.strip(),
+        "secret": secrets.token_urlsafe(32),
+        "events": body.events,
+    }
+    svc.gate.vault(who, person).add_webhook(hook)
+    return reply(request, hook, status=201)
 
 
 @router.delete(
@@ -874,51 +974,57 @@ def add_webhook(
     tags=["live"],
     summary="Remove a webhook",
     status_code=204,
+    openapi_extra=scope("self_access"),
 )
 def delete_webhook(person_id: str, hook_id: str, svc: Svc, who: Writer) -> Response:
     person = svc.gate.owner_access(who, person_id)
-    hooks = svc.webhooks(person.id)
-    if not any(h.id == hook_id for h in hooks):
+    if not svc.gate.vault(who, person).remove_webhook(hook_id):
         raise ApiError(404, f"There is no webhook '{hook_id}'.")
-    with svc.lock:
-        svc.save_webhooks(svc.gate.vault(who, person), [h for h in hooks if h.id != hook_id])
     return Response(status_code=204)
 
 
 @router.get(
     "/persons/{person_id}/events",
     tags=["live"],
-    summary="Server-sent events: new alerts and forecasts",
+    summary="Server-sent events: new alerts and forecasts (from any worker)",
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}}},
+    openapi_extra=scope("forecasting"),
 )
 async def events(
     person_id: str, request: Request, svc: Svc, who: Who, once: bool = False
 ) -> StreamingResponse:
     person = _owner_for(svc, who, person_id, Purpose.FORECASTING)
-    subscription = svc.broker.subscribe(person.id)
+    broker = svc.broker
+    last = await asyncio.to_thread(broker.last_id, person.id)
+    deadline = asyncio.get_running_loop().time() + svc.settings.sse_max_s
 
     async def stream() -> Any:
-        try:
-            yield f": connected {datetime.now(UTC).isoformat()}\n\n"
-            idle = 0.0
-            while not await request.is_disconnected():
-                try:
-                    message = subscription.get_nowait()
-                except queue.Empty:
-                    if once:
-                        return
-                    await asyncio.sleep(0.2)
-                    idle += 0.2
-                    if idle >= 15:
-                        idle = 0.0
-                        yield ": keep-alive\n\n"
-                    continue
+        nonlocal last
+        yield f": connected {datetime.now(UTC).isoformat()}\n\n"
+        seen = -1
+        idle = 0.0
+        polled = 0.0
+        loop = asyncio.get_running_loop()
+        while not await request.is_disconnected() and loop.time() < deadline:
+            signal = broker.signal(person.id)
+            now = loop.time()
+            # Look in the store when a worker said something arrived, else every 250 ms.
+            if signal != seen or now - polled >= 0.25:
+                seen, polled = signal, now
+                found = await asyncio.to_thread(broker.read, person.id, last)
+                for event_id, message in found:
+                    last = event_id
+                    idle = 0.0
+                    data = json.dumps(message["data"])
+                    yield f"id: {message['id']}\nevent: {message['event']}\ndata: {data}\n\n"
+                if once and not found:
+                    return
+            await asyncio.sleep(0.05)
+            idle += 0.05
+            if idle >= 15:
                 idle = 0.0
-                data = json.dumps(message["data"])
-                yield f"id: {message['id']}\nevent: {message['event']}\ndata: {data}\n\n"
-        finally:
-            svc.broker.unsubscribe(person.id, subscription)
+                yield ": keep-alive\n\n"
 
     return StreamingResponse(
         stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}

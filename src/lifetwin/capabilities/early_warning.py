@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -144,7 +145,8 @@ class FileNotifier:
     path: str
 
     def notify(self, alert: Alert) -> None:
-        with open(self.path, "a", encoding="utf-8") as handle:
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as handle:
             handle.write(alert.model_dump_json() + "\n")
 
 

@@ -20,7 +20,8 @@ from lifetwin.core.model import Observation
 from lifetwin.core.vocabulary import METRICS, metric
 from lifetwin.privacy.consent import Purpose, Scope
 from lifetwin.services import home as homes
-from lifetwin.services.importer import BATCH_SIZE, ImportSummary, import_file
+from lifetwin.services.importer import BATCH_SIZE, ImportSummary
+from lifetwin.services.importer import import_file as _import_file
 from lifetwin.services.overview import freshness_days, summarize
 from lifetwin.sources.registry import connectors
 from lifetwin.store.vault import Store
@@ -106,10 +107,13 @@ def _passphrase(confirm: bool = False) -> str | None:
     return answer
 
 
-def _open() -> Store:
+def _open(upgrade: bool = True) -> Store:
     home = _home()
     passphrase = _passphrase() if homes.needs_passphrase(home) else None
-    return homes.open_home(home, passphrase=passphrase)
+    store = homes.open_home(home, passphrase=passphrase, upgrade=upgrade)
+    for note in store.notes:
+        err.print(note, markup=False, highlight=False)
+    return store
 
 
 def _when(text: str | None, end_of_day: bool = False) -> datetime | None:
@@ -250,18 +254,25 @@ def import_(
         disable=not err.is_terminal,
     ) as bar:
         task = bar.add_task(f"Importing {path.name}", total=None)
-        summary = import_file(
-            store,
-            who,
-            path,
-            fmt=fmt,
-            mapping=mapping_data,
-            encoding=encoding,
-            source=source,
-            timezone=timezone,
-            batch_size=batch_size,
-            progress=lambda done: bar.update(task, completed=done),
-        )
+        try:
+            summary = _import_file(
+                store,
+                who,
+                path,
+                fmt=fmt,
+                mapping=mapping_data,
+                encoding=encoding,
+                source=source,
+                timezone=timezone,
+                batch_size=batch_size,
+                progress=lambda done: bar.update(task, completed=done),
+            )
+        except KeyboardInterrupt:
+            err.print(
+                "Stopped: what was stored so far is kept, and importing the file again "
+                "completes it (nothing is stored twice)."
+            )
+            raise typer.Exit(130) from None
     _print_summary(summary)
     if not summary.ok:
         raise typer.Exit(1)
@@ -280,14 +291,27 @@ def pull(
         ),
     ] = None,
     source: Annotated[str | None, typer.Option("--source", help="Name the source.")] = None,
+    allow_network: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-network",
+            help="A private network the server may be in (e.g. 192.168.1.0/24); repeatable. "
+            "By default only https:// servers on the internet are reached.",
+        ),
+    ] = None,
 ) -> None:
     """Pull new CGM entries and treatments from a Nightscout server (incremental)."""
     from lifetwin.services.importer import pull_nightscout_into
+    from lifetwin.settings import Settings
 
     if not url.startswith(("http://", "https://")):
         raise LifeTwinError(f"'{url}' is not a web address (http:// or https://).")
+    allowed = Settings(allow_networks=allow_network or []).networks("allow_networks")
+    allowed += Settings().networks("allow_networks")
     store = _open()
-    summary = pull_nightscout_into(store, store.person(person), url, token=token, source=source)
+    summary = pull_nightscout_into(
+        store, store.person(person), url, token=token, source=source, allow=allowed
+    )
     _print_summary(summary)
     if not summary.ok:
         raise typer.Exit(1)
@@ -448,11 +472,12 @@ def doctor(
         out.print(table)
         for record in vault.imports():
             problems = record.counts.get("problems", 0)
-            state = (
-                "unfinished (interrupted?)"
-                if record.finished is None
-                else (f"{problems} problems" if problems else "ok")
-            )
+            if record.finished is None:
+                state = "unfinished (the process was killed?): import the file again"
+            elif record.error:
+                state = f"stopped: {record.error}; importing the file again completes it"
+            else:
+                state = f"{problems} problems" if problems else "ok"
             out.print(f"  import {record.file} ({record.format}) at {record.started[:16]}: {state}")
 
 
@@ -520,15 +545,16 @@ def _demo_account(store: Store, person_id: str, name: str, if_missing: bool = Fa
                 f"`lifetwin --home {_home()} account code {name}`."
             )
             return
+    from lifetwin.core.files import write_private
+
     password = secrets.token_urlsafe(12)
     account = Accounts(store).create(name, password, Role.PERSON, person_id)
-    login.write_text(
+    write_private(  # 0600 from its first byte
+        login,
         f"account: {account.name}\npassword: {password}\n"
         f"totp secret: {account.totp_secret}\n"
         f"totp uri: {account.guard().provisioning_uri(account.name)}\n",
-        encoding="utf-8",
     )
-    login.chmod(0o600)
     out.print(
         f"Sign in as [bold]{account.name}[/bold] with password [bold]{password}[/bold] and "
         f"the code from `lifetwin --home {_home()} account code {account.name}` (or add the "
@@ -542,15 +568,16 @@ def erase(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Erase a person: destroy their data key and every row of theirs."""
+    from lifetwin.services.erasure import erase_person
+
     store = _open()
     who = store.person(person)
     if not yes and not typer.confirm(f"Erase {who.name} and all their data for good?"):
-        raise typer.Exit(1)
-    from lifetwin.services.accounts import Accounts
-
-    store.erase(who)
-    Accounts(store).delete_for_person(who.id)
-    out.print(f"Erased {who.name}: their key is destroyed and their data deleted.")
+        out.print(f"Nothing was erased: {who.name} and their data are as they were.")
+        return
+    done = erase_person(store, who, upload_dir=_home() / "uploads", home=_home())
+    accounts = f" and their account(s) {', '.join(done.accounts)}" if done.accounts else ""
+    out.print(f"Erased {who.name}{accounts}: their key is destroyed and their data deleted.")
 
 
 # -- consent, audit and rights ------------------------------------------------
@@ -626,20 +653,70 @@ def audit_verify(
     person: Annotated[
         str | None, typer.Option("--person", "-p", help="Check one person only.")
     ] = None,
+    receipt: Annotated[
+        Path | None,
+        typer.Option(
+            "--receipt",
+            help="A receipt saved with `audit receipt`: also prove history up to it is unchanged.",
+        ),
+    ] = None,
 ) -> None:
-    """Prove every audit chain intact, or name the first bad entry."""
+    """Prove every audit chain intact and signed, or name the first bad entry."""
+    from lifetwin.privacy.audit import SERVICE_CHAIN
+    from lifetwin.services.audit_view import verify_chain_of
+
     store = _open()
+    given = _read_receipt(receipt) if receipt else None
+    if given is not None and person is None:
+        person = str(given.get("person", ""))
     ids = [store.person(person).id] if person else store.backend.audit_persons()
+    if person is None and SERVICE_CHAIN not in ids and store.backend.account_rows():
+        ids.append(SERVICE_CHAIN)
     bad = 0
-    for person_id in ids:
-        problem = store.audit.verify(person_id)
-        if problem:
+    for chain in ids:
+        found = verify_chain_of(store, chain, given)
+        if not found.intact:
             bad += 1
-            err.print(f"{person_id}: {problem}", markup=False, highlight=False)
+            err.print(f"{chain}: {found.problem}", markup=False, highlight=False)
         else:
-            out.print(f"{person_id}: intact")
+            extra = ", and it still holds the receipt's entry" if found.receipt_checked else ""
+            out.print(f"{chain}: intact ({found.entries:,} entries, head signed{extra})")
     if bad:
         raise LifeTwinError(f"{bad} audit log(s) failed verification.")
+
+
+def _read_receipt(path: Path) -> dict[str, Any]:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise LifeTwinError(f"The receipt {path} does not exist.") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        raise LifeTwinError(f"The file {path} is not an audit receipt.") from None
+    if not isinstance(raw, dict):
+        raise LifeTwinError(f"The file {path} is not an audit receipt.")
+    return raw
+
+
+@audit_app.command("receipt")
+def audit_receipt(
+    person: PersonArg,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write it to this file (0600).")
+    ] = None,
+) -> None:
+    """A signed receipt of the person's audit chain as it is now: keep it somewhere else,
+    and later `audit verify --receipt FILE` proves the history up to it was not rewritten."""
+    from lifetwin.core.files import write_private
+
+    store = _open()
+    who = store.person(person)
+    store.vault(who).log_event("receipt", "self_access")
+    text = json.dumps(store.audit.receipt(who.id), indent=2) + "\n"
+    if output:
+        write_private(output, text)
+        out.print(f"Wrote the receipt of {who.name}'s audit chain to {output}.")
+    else:
+        sys.stdout.write(text)
 
 
 @audit_app.command("show")
@@ -648,15 +725,18 @@ def audit_show(
     limit: Annotated[int, typer.Option(help="How many entries (the latest).")] = 50,
 ) -> None:
     """Who accessed what, when, and for which purpose."""
+    from lifetwin.services.audit_view import actor_labels
+
     store = _open()
     vault = store.vault(store.person(person))
+    labels = actor_labels(store)
     table = Table("#", "when", "who", "action", "purpose", "what")
     for e in vault.audit_entries()[-limit:]:
         when = datetime.fromtimestamp(e.ts_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
         what = ", ".join(
             f"{k}={v}" for k, v in (e.details or {}).items() if v not in (None, [], ())
         )
-        table.add_row(str(e.seq), when, e.actor, e.action, e.purpose, what)
+        table.add_row(str(e.seq), when, labels.get(e.actor, e.actor), e.action, e.purpose, what)
     out.print(table)
 
 
@@ -678,8 +758,10 @@ def report(
     data = access_report(store, store.person(person))
     text = {"md": to_markdown, "html": to_html}.get(fmt, lambda r: json.dumps(r, indent=2))(data)
     if output:
-        output.write_text(text, encoding="utf-8")
-        out.print(f"Wrote the access report to {output}.")
+        from lifetwin.core.files import write_private
+
+        write_private(output, text)
+        out.print(f"Wrote the access report to {output} (readable by you only).")
     else:
         print(text)
 
@@ -707,7 +789,10 @@ def export(
     suffix = {"csv": "csv", "omh": "omh.json", "fhir": "fhir.json"}.get(fmt, fmt)
     path = output or Path(f"{who.name.replace(' ', '-').lower()}-export.{suffix}")
     done = export_person(store, who, fmt, path, recipient=recipient)
-    out.print(f"Wrote {done.observations:,} observations and {done.events:,} events to {path}.")
+    out.print(
+        f"Wrote {done.observations:,} observations and {done.events:,} events to {path} "
+        "(readable by you only; it is not encrypted, so keep it safe or delete it)."
+    )
 
 
 @app.command()
@@ -751,13 +836,27 @@ def retention(
 
 @app.command()
 def maintain() -> None:
-    """Apply retention rules: summarize and delete raw values past their limit."""
+    """Apply retention rules, prune finished work, and compact the store."""
+    import time as clock
+
     from lifetwin.services.retention import maintain as run
 
-    done = run(_open())
+    store = _open()
+    done = run(store)
+    backend = store.backend
+    now_ms = int(clock.time() * 1000)
+    week = 7 * 86_400_000
+    pruned = (
+        backend.job_prune(now_ms - week)
+        + backend.events_prune(now_ms - 86_400_000)
+        + backend.rate_prune(now_ms - 86_400_000)
+        + backend.session_prune(now_ms)
+    )
+    store.compact()
     out.print(
         f"Checked {done.persons} person(s): {done.raw_removed:,} raw values summarized "
-        f"into {done.daily_written:,} daily values."
+        f"into {done.daily_written:,} daily values; {pruned:,} finished jobs, old events, "
+        "rate-limit windows and expired sessions removed; the store is compacted."
     )
 
 
@@ -1168,23 +1267,22 @@ def account_token(
     name: Annotated[str, typer.Argument(help="Account name.")],
     person: Annotated[str, typer.Option(help="The person the token is for (name or id).")],
     purpose: Annotated[
-        list[str], typer.Option(help="A purpose the token may read for (repeat for more).")
+        list[str],
+        typer.Option(
+            help="A scope: a purpose the token may read for, or 'write' to add data "
+            "(repeat for more)."
+        ),
     ],
     days: Annotated[float, typer.Option(help="Days until it expires.")] = 90,
     label: Annotated[str, typer.Option(help="What the token is for.")] = "",
 ) -> None:
-    """Make a scoped API token (person × purposes × expiry); shown once."""
-    from lifetwin.privacy.consent import ConsentError, Purpose
-    from lifetwin.services.accounts import Accounts
+    """Make a scoped API token (person × scopes × expiry); shown once."""
+    from lifetwin.services.accounts import Accounts, parse_scopes
 
     store = _open()
     accounts = Accounts(store)
-    try:
-        purposes = [Purpose(p) for p in purpose]
-    except ValueError:
-        names = ", ".join(p.value for p in Purpose)
-        raise ConsentError(f"Unknown purpose in {purpose}; purposes: {names}.") from None
-    made = accounts.issue_token(accounts.get(name), store.person(person).id, purposes, days, label)
+    scopes = parse_scopes(purpose)
+    made = accounts.issue_token(accounts.get(name), store.person(person).id, scopes, days, label)
     out.print(made.secret)
     err.print(
         f"Token {made.token.id} for {', '.join(made.token.purposes)}, "
@@ -1208,7 +1306,7 @@ def openapi() -> None:
 
     from lifetwin.api.app import create_app
     from lifetwin.store.crypto import MasterKey
-    from lifetwin.store.sqlite import SQLiteBackend
+    from lifetwin.store.sql import SQLiteBackend
 
     with tempfile.TemporaryDirectory() as scratch:
         backend = SQLiteBackend(Path(scratch) / "spec.db", create=True)
@@ -1219,33 +1317,92 @@ def openapi() -> None:
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (LIFETWIN_HOST; 127.0.0.1).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port to listen on (LIFETWIN_PORT; 8000).")
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=64, help="Service processes sharing the store (LIFETWIN_WORKERS; 1)."
+        ),
+    ] = None,
     ingest_per_minute: Annotated[
-        int, typer.Option(min=1, help="Ingest requests allowed per account and minute.")
-    ] = 120,
+        int | None,
+        typer.Option(min=1, help="Ingest requests allowed per account and minute (120)."),
+    ] = None,
     max_body_mb: Annotated[
-        int, typer.Option(min=1, max=1024, help="Largest JSON or NDJSON body, in MiB.")
-    ] = 8,
+        int | None,
+        typer.Option(min=1, max=1024, help="Largest JSON or NDJSON body, in MiB (8)."),
+    ] = None,
 ) -> None:
-    """Run the service and dashboard on http://HOST:PORT."""
+    """Run the service and dashboard on http://HOST:PORT (settings: LIFETWIN_* variables,
+    see docs/deployment.md)."""
     import uvicorn
 
-    from lifetwin.api.app import create_app
-    from lifetwin.api.service import Settings
+    from lifetwin.logs import configure
+    from lifetwin.settings import Settings
 
-    store = _open()
-    settings = Settings(
-        ingest_requests=ingest_per_minute,
-        max_body_bytes=max_body_mb * 1024 * 1024,
-        upload_dir=_home() / "uploads",
+    given: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "ingest_requests": ingest_per_minute,
+        "max_body_bytes": max_body_mb * 1024 * 1024 if max_body_mb else None,
+    }
+    settings = Settings(**{k: v for k, v in given.items() if v is not None})
+    configure(settings.log_level)
+    store = _open()  # upgraded here, once, before any worker starts
+    described = store.backend.describe()
+    out.print(
+        f"LifeTwin is serving {described} at http://{settings.host}:{settings.port}"
+        + (f" with {settings.workers} workers" if settings.workers > 1 else "")
     )
-    out.print(f"LifeTwin is serving {store.backend.describe()} at http://{host}:{port}")
-    uvicorn.run(create_app(store, settings), host=host, port=port, log_level="warning")
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": "warning",
+        "proxy_headers": False,  # X-Forwarded-For is believed only from LIFETWIN_TRUSTED_PROXIES
+        "server_header": False,
+    }
+    if settings.workers == 1:
+        from lifetwin.api.app import create_app
+
+        uvicorn.run(create_app(store, settings, home=_home(), close_store=True), **options)
+        return
+    store.close()
+    # Every worker builds its app from the same settings (the environment).
+    os.environ["LIFETWIN_HOME"] = str(_home())
+    for name, value in given.items():
+        if value is not None:
+            os.environ[f"LIFETWIN_{name.upper()}"] = str(value)
+    if homes.needs_passphrase(_home()) and not os.environ.get("LIFETWIN_PASSPHRASE"):
+        secret = _passphrase()
+        if secret:
+            os.environ["LIFETWIN_PASSPHRASE"] = secret
+    uvicorn.run(
+        "lifetwin.api.app:app_from_environment",
+        factory=True,
+        workers=settings.workers,
+        **options,
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Upgrade a store made by an older LifeTwin to this version's format, in place (an
+    SQLite store is copied first; `serve` and other commands also do this on start)."""
+    store = _open(upgrade=True)
+    if not store.notes:
+        out.print("The store is already in this version's format; nothing to do.")
+    store.close()
 
 
 def main() -> None:
     """Entry point: errors become one sentence on stderr and a non-zero exit."""
+    os.umask(0o077)  # whatever this process writes is the owner's alone
     try:
         app()  # usage errors and aborted prompts are handled by typer itself
     except LifeTwinError as exc:

@@ -8,7 +8,7 @@ that does not convert) is an error the importer reports as a problem.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
@@ -18,6 +18,36 @@ from lifetwin.core.units import canonical_unit, conversion
 from lifetwin.core.vocabulary import Metric, ValueType, metric
 
 FUTURE_TOLERANCE = timedelta(days=1)
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+EARLIEST_MS = int(EARLIEST.timestamp() * 1000)
+
+
+def time_reason(start_ms: int, now_ms: int) -> str | None:
+    """Why a time (epoch milliseconds) cannot be a measurement's, or None. Shared by the
+    importer and the API's ingest, so both refuse the same times.
+
+    >>> time_reason(0, 1_700_000_000_000) is None
+    True
+    >>> time_reason(-3_000_000_000_000, 0)
+    'the time 1874-12-07T18:40:00+00:00 is before 1900'
+    """
+    if start_ms < EARLIEST_MS:
+        if start_ms < -62_135_596_800_000:  # before the year 1
+            return f"the time {start_ms} ms is before 1900"
+        moment = EARLIEST + timedelta(milliseconds=start_ms - EARLIEST_MS)
+        return f"the time {moment.replace(microsecond=0).isoformat()} is before 1900"
+    if start_ms > now_ms + int(FUTURE_TOLERANCE.total_seconds() * 1000):
+        if start_ms > 253_402_300_799_000:  # after the year 9999
+            return f"the time {start_ms} ms is in the future"
+        moment = datetime.fromtimestamp(start_ms / 1000, UTC)
+        return f"the time {moment.isoformat()} is in the future"
+    return None
+
+
+def times_ok(start_ms: npt.NDArray[np.int64], now_ms: int) -> npt.NDArray[np.bool_]:
+    """Where times are between 1900 and a day from now (what ``time_reason`` accepts)."""
+    limit = now_ms + int(FUTURE_TOLERANCE.total_seconds() * 1000)
+    return (start_ms >= EARLIEST_MS) & (start_ms <= limit)
 
 
 def _fmt(value: float) -> str:
@@ -85,8 +115,8 @@ def normalize(observation: Observation, now: datetime) -> Observation | Quaranti
             "unit": canonical_unit(m, observation.unit) if m.is_numeric else None,
         }
     )
-    if reason is None and observation.start > now + FUTURE_TOLERANCE:
-        reason = f"the time {observation.start.isoformat()} is in the future"
+    if reason is None:
+        reason = time_reason(int(observation.start.timestamp() * 1000), int(now.timestamp() * 1000))
     if reason is not None:
         return Quarantined(observation=normalized, reason=reason)
     return normalized

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from lifetwin.core.errors import LifeTwinError
+from lifetwin.core.files import open_private, write_private
 from lifetwin.core.model import Event, Observation
 from lifetwin.core.vocabulary import metric
 from lifetwin.privacy.consent import Purpose
@@ -128,13 +129,14 @@ def export_person(
     summary.events = len(items) - summary.observations
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".partial")
+    # An export is the person's data unencrypted: 0600 from its first byte.
     if fmt == "csv":
         _write_csv(tmp, items)
     elif fmt == "omh":
-        tmp.write_text(json.dumps(list(_omh(items)), indent=1), encoding="utf-8")
+        write_private(tmp, json.dumps(list(_omh(items)), indent=1))
     else:
         name = None if recipient else person.name
-        tmp.write_text(json.dumps(fhir_bundle(items, subject, name), indent=1), encoding="utf-8")
+        write_private(tmp, json.dumps(fhir_bundle(items, subject, name), indent=1))
     tmp.replace(out)  # never a half-written export under the real name
     vault.log_event(
         "export",
@@ -159,7 +161,7 @@ def _scrubbed(item: Observation | Event) -> Observation | Event:
 
 
 def _write_csv(path: Path, items: list[Observation | Event]) -> None:
-    with path.open("w", encoding="utf-8", newline="") as handle:
+    with open_private(path) as handle:  # type: ignore[attr-defined]
         writer = csv.writer(handle)
         writer.writerow(CSV_COLUMNS)
         for item in items:

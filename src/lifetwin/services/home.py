@@ -17,9 +17,10 @@ from pathlib import Path
 import platformdirs
 
 from lifetwin.core.errors import MasterKeyError, StoreError
-from lifetwin.store.backend import Backend
+from lifetwin.core.files import private_dir, tighten, write_private
 from lifetwin.store.crypto import KdfParams, MasterKey
-from lifetwin.store.sqlite import SQLiteBackend
+from lifetwin.store.sql import SQLBackend as Backend
+from lifetwin.store.sql import SQLiteBackend
 from lifetwin.store.vault import Store
 
 CONFIG_FILE = "config.json"
@@ -56,16 +57,16 @@ class HomeConfig:
             raise StoreError(f"The settings file {path} is damaged ({exc}).") from None
 
     def write(self, home: Path) -> None:
-        home.mkdir(parents=True, exist_ok=True)
-        (home / CONFIG_FILE).write_text(
-            json.dumps({"store": self.store, "key": self.key}, indent=2) + "\n", encoding="utf-8"
+        private_dir(home)
+        write_private(
+            home / CONFIG_FILE, json.dumps({"store": self.store, "key": self.key}, indent=2) + "\n"
         )
 
 
 def open_backend(home: Path, store: str, create: bool) -> Backend:
     url = os.environ.get("LIFETWIN_STORE") or store
     if url.startswith(("postgresql://", "postgres://")):
-        from lifetwin.store.postgres import PostgresBackend
+        from lifetwin.store.sql import PostgresBackend
 
         return PostgresBackend(url)
     if url != "sqlite":
@@ -83,6 +84,7 @@ def init_home(
     """Create a new store in ``home``: a key file, or a passphrase-derived key."""
     if (home / CONFIG_FILE).exists():
         raise StoreError(f"{home} already holds a LifeTwin store.")
+    private_dir(home)
     if passphrase is None:
         master = MasterKey.generate()
         master.write_file(home / KEY_FILE)
@@ -100,10 +102,22 @@ def init_home(
     return opened
 
 
-def open_home(home: Path, *, passphrase: str | None = None, key_file: Path | None = None) -> Store:
-    """Open the store in ``home`` with its key file or the given passphrase."""
+def open_home(
+    home: Path,
+    *,
+    passphrase: str | None = None,
+    key_file: Path | None = None,
+    upgrade: bool = True,
+) -> Store:
+    """Open the store in ``home`` with its key file or the given passphrase.
+
+    Files and folders of the home found readable by others are tightened to 0600/0700,
+    and a store made by an older LifeTwin is upgraded in place (``upgrade``); both are
+    said in ``Store.notes``."""
     config = HomeConfig.read(home)
+    loose = [p for p in (home, home / CONFIG_FILE, home / KEY_FILE, home / "uploads") if tighten(p)]
     backend = open_backend(home, config.store, create=False)
+    loose += getattr(backend, "tightened", [])
     try:
         params = Store.kdf_params(backend)
         if params is not None:
@@ -115,10 +129,16 @@ def open_home(home: Path, *, passphrase: str | None = None, key_file: Path | Non
             master = MasterKey.from_passphrase(passphrase, params)
         else:
             master = MasterKey.read_file(key_file or home / KEY_FILE)
-        return Store.open(backend, master)
+        store = Store.open(backend, master, upgrade=upgrade)
     except BaseException:
         backend.close()
         raise
+    if loose:
+        names = ", ".join(p.name for p in loose)
+        store.notes.append(
+            f"Made {names} readable by you only (they were readable by others on this machine)."
+        )
+    return store
 
 
 def needs_passphrase(home: Path) -> bool:

@@ -9,7 +9,7 @@ batch, and importing the same file again stores only what is missing.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from lifetwin.core.egress import Network
 from lifetwin.core.errors import ImportFailedError, LifeTwinError
 from lifetwin.core.model import (
     Event,
@@ -28,7 +29,13 @@ from lifetwin.core.model import (
     to_epoch_ms,
 )
 from lifetwin.core.units import canonical_unit, conversion
-from lifetwin.core.validation import FUTURE_TOLERANCE, normalize, plausible_mask, range_reason
+from lifetwin.core.validation import (
+    normalize,
+    plausible_mask,
+    range_reason,
+    time_reason,
+    times_ok,
+)
 from lifetwin.core.vocabulary import Metric, metric
 from lifetwin.sources.base import (
     Connector,
@@ -165,8 +172,10 @@ def import_file(
     timezone: str | None = None,
     progress: Progress | None = None,
     batch_size: int = BATCH_SIZE,
+    label: str | None = None,
 ) -> ImportSummary:
-    """Import one file into a person's vault and say what happened."""
+    """Import one file into a person's vault and say what happened (``label``: the name
+    the file had where it came from, when ``path`` is a copy)."""
     if not path.exists():
         raise ImportFailedError(f"{path} does not exist.")
     if not path.is_file():
@@ -182,10 +191,10 @@ def import_file(
         store,
         person,
         lambda opts: chosen.read(path, opts),
-        label=path.name,
+        label=label or path.name,
         digest=file_digest(path),
         fmt=chosen.name,
-        cursor_name=f"{chosen.name}:{source or path.name}",
+        cursor_name=f"{chosen.name}:{source or label or path.name}",
         options=options,
         progress=progress,
         batch_size=batch_size,
@@ -231,7 +240,8 @@ def import_items(
                 continue
             if isinstance(item, SeriesChunk):
                 try:
-                    _add_chunk(batch, item, now)
+                    for problem in _add_chunk(batch, item, now):
+                        _problem(summary, problem)
                 except LifeTwinError as exc:
                     _problem(summary, Problem(file=item.file, reason=str(exc).rstrip(".")))
                     continue
@@ -261,12 +271,27 @@ def import_items(
                     progress(summary.read)
     except LifeTwinError as exc:
         summary.fatal = str(exc)
+    except BaseException as exc:
+        # Whatever stopped it (a bug, Ctrl-C, the disk): no import is left "unfinished".
+        # The batches committed so far stay, and importing the file again completes it.
+        record.counts = {**_counts(summary), "failed": 1}
+        record.error = f"stopped ({type(exc).__name__}) after {summary.stored:,} new values"
+        vault.finish_import(record)
+        raise
     batch.flush(store, vault, record.id, summary)
     if cursor is not None and summary.fatal is None:
         vault.set_cursor(cursor_name, cursor.value)
     if progress is not None:
         progress(summary.read)
-    record.counts = {
+    record.counts = _counts(summary)
+    if summary.fatal:
+        record.error = summary.fatal
+    vault.finish_import(record)
+    return summary
+
+
+def _counts(summary: ImportSummary) -> dict[str, int]:
+    return {
         "read": summary.read,
         "stored": summary.stored,
         "duplicates": summary.duplicates,
@@ -275,8 +300,6 @@ def import_items(
         "problems": summary.problem_count,
         "skipped": sum(summary.skipped.values()),
     }
-    vault.finish_import(record)
-    return summary
 
 
 def _problem(summary: ImportSummary, problem: Problem) -> None:
@@ -298,8 +321,8 @@ def _add_observation(batch: _Batch, item: Observation, now: datetime) -> None:
     value = conversion(item.unit, m).apply(float(item.value))
     unit = canonical_unit(m, item.unit)
     reason = range_reason(m, value)
-    if reason is None and item.start > now + FUTURE_TOLERANCE:
-        reason = f"the time {item.start.isoformat()} is in the future"
+    if reason is None:
+        reason = time_reason(to_epoch_ms(item.start), to_epoch_ms(now))
     if reason is not None:
         normalized = item.model_copy(update={"metric": m.code, "value": value, "unit": unit})
         batch.quarantine.append(Quarantined(observation=normalized, reason=reason))
@@ -317,20 +340,34 @@ def _add_observation(batch: _Batch, item: Observation, now: datetime) -> None:
     buffer.line.append(item.provenance.line or 0)
 
 
-def _add_chunk(batch: _Batch, chunk: SeriesChunk, now: datetime) -> None:
-    """The vectorized path: convert, check and buffer a whole chunk at once."""
+def _add_chunk(batch: _Batch, chunk: SeriesChunk, now: datetime) -> list[Problem]:
+    """The vectorized path: convert, check and buffer a whole chunk at once; return the
+    problems of values whose time no calendar can hold (they are dropped)."""
     m = metric(chunk.metric)
     if not m.is_numeric:
         raise LifeTwinError(f"{m.code} is not numeric and cannot come as a series chunk")
     values = conversion(chunk.unit, m).apply_array(chunk.value.astype(np.float64))
     unit = canonical_unit(m, chunk.unit)
-    limit_ms = to_epoch_ms(now + FUTURE_TOLERANCE)
-    ok = plausible_mask(m, values) & (chunk.start_ms <= limit_ms)
-    for i in np.flatnonzero(~ok).tolist():
+    now_ms = to_epoch_ms(now)
+    good_times = times_ok(chunk.start_ms, now_ms)
+    ok = plausible_mask(m, values) & good_times
+    # Times a datetime holds (years 1-9999) are kept aside with the reason; others dropped.
+    holdable = (chunk.start_ms > -62_135_596_800_000) & (chunk.start_ms < 253_402_300_799_000)
+    problems = [
+        Problem(
+            file=chunk.file,
+            line=int(chunk.line[i]) or None,
+            reason=str(time_reason(int(chunk.start_ms[i]), now_ms)),
+        )
+        for i in np.flatnonzero(~holdable).tolist()
+    ]
+    for i in np.flatnonzero(~ok & holdable).tolist():
         start = datetime.fromtimestamp(int(chunk.start_ms[i]) / 1000, UTC)
         dur = int(chunk.dur_ms[i])
         value = float(values[i])
-        reason = range_reason(m, value) if np.isfinite(value) else f"{m.code} is not a number"
+        reason = time_reason(int(chunk.start_ms[i]), now_ms) or (
+            range_reason(m, value) if np.isfinite(value) else f"{m.code} is not a number"
+        )
         observation = Observation(
             metric=m.code,
             value=value if np.isfinite(value) else 0.0,
@@ -342,10 +379,7 @@ def _add_chunk(batch: _Batch, chunk: SeriesChunk, now: datetime) -> None:
             provenance=Provenance(file=chunk.file, line=int(chunk.line[i]) or None),
         )
         batch.quarantine.append(
-            Quarantined(
-                observation=observation,
-                reason=reason or f"the time {start.isoformat()} is in the future",
-            )
+            Quarantined(observation=observation, reason=reason or f"{m.code} is implausible")
         )
     keep = np.flatnonzero(ok)
     key = (m.code, chunk.source, chunk.device, unit)
@@ -365,6 +399,7 @@ def _add_chunk(batch: _Batch, chunk: SeriesChunk, now: datetime) -> None:
         )
     )
     batch.size += len(chunk)
+    return problems
 
 
 def pull_nightscout_into(
@@ -375,15 +410,19 @@ def pull_nightscout_into(
     token: str | None = None,
     source: str | None = None,
     progress: Progress | None = None,
+    allow: Sequence[Network] = (),
 ) -> ImportSummary:
-    """Fetch what is new on a Nightscout server since the last pull."""
+    """Fetch what is new on a Nightscout server since the last pull (the server must be
+    on the internet, or in one of the ``allow`` networks)."""
+    from lifetwin.core.egress import check_url
     from lifetwin.sources.cgm import pull_nightscout
 
     base = url.rstrip("/")
+    check_url(base, allow)  # refused before anything is recorded
     return import_items(
         store,
         person,
-        lambda opts: pull_nightscout(base, token, opts),
+        lambda opts: pull_nightscout(base, token, opts, allow=allow),
         label=base,
         digest=hashlib.sha256(f"{base}|{datetime.now(UTC).isoformat()}".encode()).hexdigest(),
         fmt="nightscout-pull",

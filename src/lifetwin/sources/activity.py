@@ -24,7 +24,7 @@ from lifetwin.sources.base import Item, ReadOptions, SeriesChunk
 from lifetwin.sources.safeio import parse_small
 
 SEMICIRCLE_DEG = 180.0 / 2**31
-MAX_XML_BYTES = 256 * 1024 * 1024
+MAX_XML_BYTES = 32 * 1024 * 1024  # a GPX or TCX is parsed whole
 
 
 def _chunk(
@@ -244,7 +244,7 @@ _GPX = "{http://www.topografix.com/GPX/1/1}"
 
 def _xml(path: Path) -> Any:
     if path.stat().st_size > MAX_XML_BYTES:
-        raise ValueError("the file is larger than 256 MB")
+        raise ValueError(f"the file is larger than {MAX_XML_BYTES // 2**20} MB")
     return parse_small(path.read_bytes(), path.name)
 
 

@@ -97,6 +97,8 @@ class _RouteReader:
         info = self.routes.get(reference.rsplit("/", 1)[-1])
         if info is None:
             return None
+        if info.file_size > 32 * 1024 * 1024:  # a route is a few MB; parsed whole
+            return None
         with open_member(self.archive, info, self.name) as handle:
             root = parse_small(handle.read(), info.filename)
         out = []

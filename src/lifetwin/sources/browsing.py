@@ -26,7 +26,14 @@ from lifetwin.core.model import Event, EventKind, Observation, Problem, Provenan
 from lifetwin.sources.base import Item, ReadOptions
 from lifetwin.sources.cgm import local_zone
 from lifetwin.sources.safeio import check_archive, open_member
-from lifetwin.sources.textio import iter_json, parse_time
+from lifetwin.sources.textio import (
+    MAX_WHOLE_BYTES,
+    BoundedLines,
+    iter_json,
+    json_items,
+    parse_time,
+    read_bytes,
+)
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 CHROME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
@@ -245,11 +252,18 @@ class MyActivityConnector:
                     if "My Activity/" not in info.filename:
                         continue
                     name = f"{path.name}:{info.filename}"
+                    if info.file_size > MAX_WHOLE_BYTES:
+                        yield Problem(file=name, reason="the member is larger than 32 MB")
+                        continue
                     with open_member(archive, info, path.name) as handle:
                         data = handle.read()
                     yield from self._one(data, info.filename, name, zone, source)
             return
-        yield from self._one(path.read_bytes(), path.name, path.name, zone, source)
+        whole = read_bytes(path)
+        if isinstance(whole, Problem):
+            yield whole
+            return
+        yield from self._one(whole, path.name, path.name, zone, source)
 
     def _one(
         self, data: bytes, member: str, file: str, zone: tzinfo, source: str
@@ -294,8 +308,7 @@ class MediaHistoryConnector:
             yield from self._netflix(path, zone, options)
             return
         source = options.source or "Spotify"
-        text = path.read_text(encoding="utf-8-sig", errors="replace")
-        for item in iter_json(path, text):
+        for item in json_items(path, options.encoding):
             if isinstance(item, Problem):
                 yield item
                 continue
@@ -309,7 +322,7 @@ class MediaHistoryConnector:
     def _netflix(self, path: Path, zone: tzinfo, options: ReadOptions) -> Iterator[Item]:
         source = options.source or "Netflix"
         with path.open(encoding=options.encoding or "utf-8-sig", newline="") as handle:
-            for line, row in enumerate(csv.DictReader(handle), start=2):
+            for line, row in enumerate(csv.DictReader(BoundedLines(handle, path.name)), start=2):
                 try:
                     if "Start Time" in row:
                         start = datetime.strptime(row["Start Time"], "%Y-%m-%d %H:%M:%S").replace(

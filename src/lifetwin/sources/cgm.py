@@ -12,20 +12,19 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import re
-import urllib.error
-import urllib.parse
-import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
-from lifetwin.core.errors import ImportFailedError
+from lifetwin.core import jsonsafe
+from lifetwin.core.egress import EgressError, Network, check_url, send
+from lifetwin.core.errors import ImportFailedError, LifeTwinError
 from lifetwin.core.model import Event, EventKind, Observation, Problem, Provenance, Quality
 from lifetwin.sources.base import Cursor, Item, ReadOptions
-from lifetwin.sources.textio import encoding_problem, iter_json, parse_time, read_text, zone
+from lifetwin.sources.textio import BoundedLines, encoding_problem, json_items, parse_time, zone
 
 SENSOR_LOW_MG_DL = 40.0
 SENSOR_HIGH_MG_DL = 400.0
@@ -41,7 +40,7 @@ def local_zone(options: ReadOptions) -> tzinfo:
 def _csv_rows(path: Path, options: ReadOptions) -> Iterator[tuple[int, list[str]] | Problem]:
     try:
         with path.open(encoding=options.encoding or "utf-8-sig", newline="") as handle:
-            reader = csv.reader(handle)
+            reader = csv.reader(BoundedLines(handle, path.name))
             for cells in reader:
                 yield reader.line_num, cells
     except UnicodeDecodeError as exc:
@@ -363,8 +362,10 @@ def nightscout_items(docs: list[tuple[int, Any]], file: str, source: str) -> Ite
                 yield Problem(
                     file=file, line=line, reason="not a Nightscout entry, treatment or devicestatus"
                 )
-        except (ValueError, TypeError) as exc:
-            yield Problem(file=file, line=line, reason=str(exc))
+        except (ValueError, TypeError, OverflowError, OSError) as exc:
+            yield Problem(
+                file=file, line=line, reason=str(exc) or "a time or number is out of range"
+            )
 
 
 def _treatment(
@@ -476,12 +477,8 @@ class NightscoutConnector:
         )
 
     def read(self, path: Path, options: ReadOptions) -> Iterator[Item]:
-        text = read_text(path, options.encoding)
-        if isinstance(text, Problem):
-            yield text
-            return
         docs: list[tuple[int, Any]] = []
-        for item in iter_json(path, text):
+        for item in json_items(path, options.encoding):
             if isinstance(item, Problem):
                 yield item
                 continue
@@ -494,14 +491,22 @@ class NightscoutConnector:
 
 
 def pull_nightscout(
-    url: str, token: str | None, options: ReadOptions, page: int = 1000, timeout_s: float = 30.0
+    url: str,
+    token: str | None,
+    options: ReadOptions,
+    page: int = 1000,
+    timeout_s: float = 30.0,
+    allow: Sequence[Network] = (),
 ) -> Iterator[Item]:
     """Fetch new entries and treatments from a Nightscout server, page by page.
 
     Authenticates with an access token (``?token=``) or, for an API secret, its SHA-1
     in the ``API-SECRET`` header. The cursor is the newest entry time already read.
+    The server must be on the internet (https), or in a network in ``allow``: the
+    address is checked once and connected to as checked, and no redirect is followed.
     """
     base = url.rstrip("/")
+    target = check_url(base, allow)
     headers = {"Accept": "application/json"}
     query_auth: dict[str, str] = {}
     if token:
@@ -512,34 +517,37 @@ def pull_nightscout(
     since = int(options.cursor or 0)
     newest = since
     source = options.source or "Nightscout"
+    prefix = target.path.rstrip("/").split("?")[0]
     for resource, field in (("entries", "date"), ("treatments", "created_at")):
         lower: Any = since if field == "date" else datetime.fromtimestamp(since / 1000, UTC)
         while True:
             key = f"find[{field}][$gt]"
             value = lower if field == "date" else lower.isoformat().replace("+00:00", "Z")
             params = {key: str(value), "count": str(page), **query_auth}
-            address = f"{base}/api/v1/{resource}.json?{urllib.parse.urlencode(params)}"
-            request = urllib.request.Request(address, headers=headers)
+            where = replace(target, path=f"{prefix}/api/v1/{resource}.json")
             try:
-                with urllib.request.urlopen(request, timeout=timeout_s) as response:
-                    payload = json.loads(response.read())
-            except urllib.error.HTTPError as exc:
-                if exc.code in (401, 403):
-                    raise ImportFailedError(
-                        f"Nightscout at {base} refused the token "
-                        f"({exc.code}); check it has the readable role."
-                    ) from None
-                raise ImportFailedError(f"Nightscout at {base} answered {exc.code}.") from None
-            except (urllib.error.URLError, TimeoutError, OSError) as exc:
+                status, body = send(
+                    where, "GET", headers=headers, params=params, timeout_s=timeout_s
+                )
+            except EgressError:
+                raise ImportFailedError(f"Nightscout at {base} cannot be reached.") from None
+            if status in (401, 403):
                 raise ImportFailedError(
-                    f"Nightscout at {base} cannot be reached ({exc})."
+                    f"Nightscout at {base} refused the token ({status}); check it has the "
+                    "readable role."
+                )
+            if status != 200:
+                raise ImportFailedError(f"Nightscout at {base} answered {status}.")
+            try:
+                payload = jsonsafe.loads(body)
+            except jsonsafe.JsonError:
+                raise ImportFailedError(
+                    f"Nightscout at {base} did not answer JSON LifeTwin reads."
                 ) from None
-            except json.JSONDecodeError:
-                raise ImportFailedError(f"Nightscout at {base} did not answer JSON.") from None
             if not isinstance(payload, list) or not payload:
                 break
             yield from nightscout_items([(0, d) for d in payload], f"{base} {resource}", source)
-            times = [_ns_time(d) for d in payload if isinstance(d, dict)]
+            times = [t for t in (_safe_ns_time(d) for d in payload if isinstance(d, dict)) if t]
             if not times:
                 break
             latest = max(times)
@@ -548,6 +556,13 @@ def pull_nightscout(
                 break
             lower = int(latest.timestamp() * 1000) if field == "date" else latest
     yield Cursor(value=str(newest))
+
+
+def _safe_ns_time(doc: dict[str, Any]) -> datetime | None:
+    try:
+        return _ns_time(doc)
+    except (LifeTwinError, ValueError, OverflowError, OSError, TypeError):
+        return None
 
 
 class TidepoolConnector:
@@ -560,12 +575,8 @@ class TidepoolConnector:
         return path.suffix.lower() == ".json" and datum is not None and '"time"' in text
 
     def read(self, path: Path, options: ReadOptions) -> Iterator[Item]:
-        text = read_text(path, options.encoding)
-        if isinstance(text, Problem):
-            yield text
-            return
         source = options.source or "Tidepool"
-        for item in iter_json(path, text):
+        for item in json_items(path, options.encoding):
             if isinstance(item, Problem):
                 yield item
                 continue

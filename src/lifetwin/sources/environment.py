@@ -20,7 +20,7 @@ from pathlib import Path
 
 from lifetwin.core.model import Observation, Problem, Provenance
 from lifetwin.sources.base import Item, ReadOptions, Skipped
-from lifetwin.sources.textio import parse_time
+from lifetwin.sources.textio import BoundedLines, parse_time, read_text
 
 _OPEN_METEO = {
     "temperature_2m": "ambient_temperature",
@@ -47,7 +47,10 @@ class OpenMeteoConnector:
         return b"utc_offset_seconds" in head and b"latitude" in head
 
     def read(self, path: Path, options: ReadOptions) -> Iterator[Item]:
-        text = path.read_text(encoding=options.encoding or "utf-8-sig", errors="strict")
+        text = read_text(path, options.encoding)
+        if isinstance(text, Problem):
+            yield text
+            return
         blocks = [b for b in re.split(r"\n\s*\n", text.replace("\r\n", "\n")) if b.strip()]
         if len(blocks) < 2:
             yield Problem(file=path.name, reason="the file has no location block and table")
@@ -111,7 +114,7 @@ class SmartHomeConnector:
         skipped = 0
         source = options.source or "Home Assistant"
         with path.open(encoding=options.encoding or "utf-8-sig", newline="") as handle:
-            for line, row in enumerate(csv.DictReader(handle), start=2):
+            for line, row in enumerate(csv.DictReader(BoundedLines(handle, path.name)), start=2):
                 entity = row.get("entity_id") or ""
                 found = next(((code, unit) for key, code, unit in _HOME if key in entity), None)
                 if found is None or row.get("state") in ("unavailable", "unknown", "", None):

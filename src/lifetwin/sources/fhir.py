@@ -23,7 +23,7 @@ from lifetwin.core.model import Event, EventKind, Observation, Problem, Provenan
 from lifetwin.core.vocabulary import BY_LOINC, metric
 from lifetwin.sources.base import Item, ProfileFacts, ReadOptions, Skipped
 from lifetwin.sources.cgm import local_zone
-from lifetwin.sources.textio import iter_json, read_text
+from lifetwin.sources.textio import json_items
 
 UCUM = "http://unitsofmeasure.org"
 METRIC_SYSTEM = "urn:lifetwin:metric"
@@ -47,14 +47,10 @@ class FhirConnector:
         return path.suffix.lower() in (".json", ".ndjson", ".jsonl") and b'"resourceType"' in head
 
     def read(self, path: Path, options: ReadOptions) -> Iterator[Item]:
-        text = read_text(path, options.encoding)
-        if isinstance(text, Problem):
-            yield text
-            return
         zone = local_zone(options)
         skipped: dict[str, int] = {}
         source = options.source or "medical record"
-        for item in iter_json(path, text):
+        for item in json_items(path, options.encoding):
             if isinstance(item, Problem):
                 yield item
                 continue

@@ -26,6 +26,7 @@ from lifetwin.core.model import Event, EventKind, Problem, Provenance
 from lifetwin.sources.base import Item, ReadOptions, Skipped
 from lifetwin.sources.cgm import local_zone
 from lifetwin.sources.safeio import refuse_entities
+from lifetwin.sources.textio import read_bytes, read_text
 
 
 def _last4(account: str | None) -> str | None:
@@ -67,7 +68,10 @@ class OfxConnector:
         return path.suffix.lower() in (".ofx", ".qfx") or b"OFXHEADER" in head or b"<OFX>" in head
 
     def read(self, path: Path, options: ReadOptions) -> Iterator[Item]:
-        raw = path.read_bytes()
+        raw = read_bytes(path)
+        if isinstance(raw, Problem):
+            yield raw
+            return
         refuse_entities(raw[:65536], path.name)
         source = options.source or "bank"
         from ofxtools.Parser import OFXTree
@@ -243,10 +247,9 @@ class BankCsvConnector:
 
     def read(self, path: Path, options: ReadOptions) -> Iterator[Item]:
         zone = local_zone(options)
-        try:
-            text = path.read_text(encoding=options.encoding or "utf-8-sig")
-        except UnicodeDecodeError:
-            yield Problem(file=path.name, reason="the file is not UTF-8 text; pass --encoding")
+        text = read_text(path, options.encoding)
+        if isinstance(text, Problem):
+            yield text
             return
         rows = list(csv.reader(text.replace("\r\n", "\n").replace("\r", "\n").splitlines()))
         if not rows:

@@ -17,7 +17,7 @@ from lifetwin.core.model import Event, EventKind, Observation, Problem, Provenan
 from lifetwin.core.units import conversion
 from lifetwin.core.vocabulary import metric
 from lifetwin.sources.base import Item, ReadOptions
-from lifetwin.sources.textio import iter_json, parse_time, read_text
+from lifetwin.sources.textio import json_items, parse_time
 
 # body key -> LifeTwin metric, for the omh schemas that carry one unit value
 _MEASURES: dict[str, str] = {
@@ -52,11 +52,7 @@ class OpenMHealthConnector:
         return "effective_time_frame" in text or '"schema_id"' in text
 
     def read(self, path: Path, options: ReadOptions) -> Iterator[Item]:
-        text = read_text(path, options.encoding)
-        if isinstance(text, Problem):
-            yield text
-            return
-        for item in iter_json(path, text):
+        for item in json_items(path, options.encoding):
             if isinstance(item, Problem):
                 yield item
                 continue

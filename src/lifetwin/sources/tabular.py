@@ -28,7 +28,7 @@ from lifetwin.core.model import Event, EventKind, Observation, Problem, Provenan
 from lifetwin.core.units import conversion
 from lifetwin.core.vocabulary import metric
 from lifetwin.sources.base import Item, ReadOptions
-from lifetwin.sources.textio import encoding_problem, iter_json, parse_time, read_text, zone
+from lifetwin.sources.textio import BoundedLines, encoding_problem, json_items, parse_time, zone
 
 _LONG_HEADER = {"metric", "value", "start"}
 csv.field_size_limit(1 << 20)
@@ -118,30 +118,31 @@ class _Table:
         return self._csv()
 
     def _json(self) -> tuple[list[str], Iterator[tuple[int, dict[str, Any]] | Problem]]:
-        text = read_text(self.path, self.options.encoding)
-        if isinstance(text, Problem):
-            return [], iter([text])
-        items = list(iter_json(self.path, text))
+        """Two passes over the file, item by item: the keys first, then the rows (so a large
+        file is never held whole)."""
         keys: list[str] = []
-        rows: list[tuple[int, dict[str, Any]] | Problem] = []
-        for item in items:
+        seen: set[str] = set()
+        for row in self._json_rows():
+            if not isinstance(row, Problem):
+                for key in row[1]:
+                    if key not in seen:
+                        seen.add(key)
+                        keys.append(key)
+        return keys, self._json_rows()
+
+    def _json_rows(self) -> Iterator[tuple[int, dict[str, Any]] | Problem]:
+        for item in json_items(self.path, self.options.encoding):
             if isinstance(item, Problem):
-                rows.append(item)
+                yield item
                 continue
             line, value = item
             if isinstance(value, list):  # one array of objects
                 for inner in value:
-                    rows.append(
-                        (line, inner) if isinstance(inner, dict) else self._not_object(line)
-                    )
+                    yield (line, inner) if isinstance(inner, dict) else self._not_object(line)
             elif isinstance(value, dict):
-                rows.append((line, value))
+                yield line, value
             else:
-                rows.append(self._not_object(line))
-        for row in rows:
-            if not isinstance(row, Problem):
-                keys.extend(k for k in row[1] if k not in keys)
-        return keys, iter(rows)
+                yield self._not_object(line)
 
     def _not_object(self, line: int) -> Problem:
         return Problem(file=self.path.name, line=line, reason="the item is not a JSON object")
@@ -165,7 +166,7 @@ class _Table:
                 delimiter = csv.Sniffer().sniff(sample.split("\n", 1)[0], ",;\t|").delimiter
             except csv.Error:
                 delimiter = ","
-        reader = csv.reader(handle, delimiter=delimiter)
+        reader = csv.reader(BoundedLines(handle, self.path.name), delimiter=delimiter)
         try:
             header = next(reader, [])
         except (csv.Error, UnicodeDecodeError):

@@ -20,7 +20,7 @@ from typing import Any
 from lifetwin.core.model import Observation, Problem, Provenance
 from lifetwin.sources.base import Item, ReadOptions
 from lifetwin.sources.cgm import local_zone
-from lifetwin.sources.textio import iter_json, parse_time, read_text
+from lifetwin.sources.textio import BoundedLines, json_items, parse_time
 
 _TAKEOUT = re.compile(
     r"^(heart_rate|steps|resting_heart_rate|sleep|weight|calories|distance)-\d{4}-\d{2}-\d{2}\.json$"
@@ -37,11 +37,7 @@ _FITBIT_STAGES = {
 
 
 def _json_docs(path: Path, options: ReadOptions) -> Iterator[tuple[int, Any] | Problem]:
-    text = read_text(path, options.encoding)
-    if isinstance(text, Problem):
-        yield text
-        return
-    yield from iter_json(path, text)
+    yield from json_items(path, options.encoding)
 
 
 def _fitbit_time(text: str, tz: tzinfo) -> datetime:
@@ -237,7 +233,7 @@ def _fitbit_csv(path: Path, tz: tzinfo, source: str, options: ReadOptions) -> It
     spo2 = path.name.startswith("Daily SpO2")
     try:
         with path.open(encoding=options.encoding or "utf-8-sig", newline="") as handle:
-            for line, row in enumerate(csv.DictReader(handle), start=2):
+            for line, row in enumerate(csv.DictReader(BoundedLines(handle, path.name)), start=2):
                 try:
                     start = _fitbit_time(row["timestamp"].replace("Z", ""), tz)
                     if spo2:

@@ -107,7 +107,7 @@ class MasterKey:
 
     def write_file(self, path: Path) -> None:
         """Write the key to a new file only its owner can read."""
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
         try:
             fd = os.open(path, flags, stat.S_IRUSR | stat.S_IWUSR)

@@ -31,9 +31,9 @@ from lifetwin.core.vocabulary import Metric, metric
 from lifetwin.privacy.audit import AuditLog
 from lifetwin.privacy.consent import ConsentLedger, Grant, Purpose, Scope
 from lifetwin.privacy.lineage import Derived, InputRef, Lineage
-from lifetwin.store.backend import SCHEMA_VERSION, Backend
 from lifetwin.store.codec import CodecError, Columns, MergeCounts, decode, encode, merge
 from lifetwin.store.crypto import KEY_BYTES, KdfParams, MasterKey, PersonKeys, keyed_tag
+from lifetwin.store.sql import SQLBackend as Backend
 
 DAY_MS = 86_400_000
 _FAR_PAST_DAY = -(10**6)
@@ -150,6 +150,7 @@ class ImportRecord:
     started: str
     finished: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    error: str | None = None  # why it stopped early, if it did
 
 
 def _ms(moment: datetime | None, default: int) -> int:
@@ -176,15 +177,18 @@ class Store:
             Ed25519PrivateKey.from_private_bytes(master.unwrap(signing)),
             Ed25519PublicKey.from_public_bytes(public),
         )
+        self.notes: list[str] = []  # upgrades and tightened files, for the person to read
 
     # -- opening -------------------------------------------------------------
     @classmethod
     def initialize(cls, backend: Backend, master: MasterKey, kdf: KdfParams | None = None) -> Store:
         """Set up an empty backend for this master key (a passphrase when ``kdf`` is given)."""
-        if backend.meta_get("schema_version") is not None:
+        from lifetwin.store import migrations
+
+        if migrations.has_store(backend):
             raise StoreError(f"A LifeTwin store already exists in {backend.describe()}.")
         with backend.transaction():
-            backend.meta_set("schema_version", str(SCHEMA_VERSION).encode())
+            migrations.create_head(backend)
             backend.meta_set("key_check", master.check_value())
             backend.meta_set("index_key", master.wrap(os.urandom(KEY_BYTES)))
             signing = Ed25519PrivateKey.generate()
@@ -201,21 +205,29 @@ class Store:
         return None if blob is None else KdfParams.decode(blob)
 
     @classmethod
-    def open(cls, backend: Backend, master: MasterKey) -> Store:
-        version = backend.meta_get("schema_version")
-        if version is None:
+    def open(cls, backend: Backend, master: MasterKey, *, upgrade: bool = True) -> Store:
+        """Open a store; one made by an older LifeTwin is upgraded in place first (unless
+        ``upgrade`` is False: then it is refused with the command that upgrades it)."""
+        from lifetwin.store import migrations
+
+        if not migrations.has_store(backend):
             raise StoreError(
                 f"There is no LifeTwin store in {backend.describe()}; run `lifetwin init` first."
             )
-        if int(version) != SCHEMA_VERSION:
-            raise StoreError(
-                f"The store has format version {int(version)}; this LifeTwin reads version "
-                f"{SCHEMA_VERSION}."
-            )
         check = backend.meta_get("key_check")
-        assert check is not None
+        if check is None:
+            raise StoreError(f"The store in {backend.describe()} has no key check; it is damaged.")
         master.verify(check, passphrase=backend.meta_get("kdf") is not None)
-        return cls(backend, master)
+        notes: list[str] = []
+        if migrations.needs_upgrade(backend):
+            if not upgrade:
+                raise StoreError(
+                    "The store was made by an older LifeTwin; run `lifetwin migrate` to upgrade it."
+                )
+            notes = migrations.upgrade(backend, master)
+        opened = cls(backend, master)
+        opened.notes = notes
+        return opened
 
     def close(self) -> None:
         self.backend.close()
@@ -232,17 +244,15 @@ class Store:
         data_key = os.urandom(KEY_BYTES)
         profile = json.dumps({"name": name, "created": person.created.isoformat()}).encode()
         sealed = PersonKeys(data_key).seal(profile, b"person|" + person.id.encode())
-        with self.backend.transaction():
+        with self.backend.transaction(person.id):
             added = self.backend.person_insert(
                 person.id, self._name_tag(name), self._master.wrap(data_key), sealed
             )
+            if added:
+                self.audit.append(person.id, "create", actor=self.actor)
         if not added:
             raise PersonError(f"A person named '{name}' already exists in this store.")
-        self.audit.append(person.id, "create", actor=self.actor)
         return person
-
-    def _person_from_row(self, row: tuple[str, bytes, bytes, bytes]) -> Person:
-        return self._opened(row)[0]
 
     def _opened(self, row: tuple[str, bytes, bytes, bytes]) -> tuple[Person, PersonKeys]:
         person_id, _tag, wrapped, sealed = row
@@ -257,17 +267,16 @@ class Store:
         return None if row is None else self._opened(row)
 
     def persons(self) -> list[Person]:
-        people = [self._person_from_row(row) for row in self.backend.person_rows()]
+        people = [self._opened(row)[0] for row in self.backend.person_rows()]
         return sorted(people, key=lambda p: (p.name.casefold(), p.id))
 
     def person(self, name_or_id: str) -> Person:
         """Find a person by name (any case) or by id."""
         row = self.backend.person_by_tag(self._name_tag(name_or_id))
+        if row is None:
+            row = self.backend.person_by_id(name_or_id)
         if row is not None:
-            return self._person_from_row(row)
-        row = self.backend.person_by_id(name_or_id)
-        if row is not None:
-            return self._person_from_row(row)
+            return self._opened(row)[0]
         raise PersonError(
             f"There is no person '{name_or_id}' in this store; `lifetwin person list` shows who is."
         )
@@ -278,6 +287,12 @@ class Store:
 
         key = keyed_tag(self._index_key, b"pseudonym-key") * 2
         return pseudonym(key, person.id, recipient)
+
+    def actor_name(self, role: str, account: str) -> str:
+        """How an account is named in audit chains: its role and a keyed pseudonym, never
+        the account's name (``lifetwin audit show`` turns it back for the key holder)."""
+        tag = keyed_tag(self._index_key, b"actor|" + account.strip().lower().encode())
+        return f"{role}:acct-{tag.hex()[:12]}"
 
     def master_wrap(self, key: bytes) -> bytes:
         """Wrap a service key (e.g. the accounts key) under the master key."""
@@ -294,13 +309,20 @@ class Store:
             return Vault(self.backend, person, keys, self.audit, actor or self.actor)
         raise PersonError(f"The person '{person.name}' is no longer in this store.")
 
-    def erase(self, person: Person) -> None:
-        """Destroy the person's data key and every row of theirs (crypto-shredding)."""
-        self.backend.person_delete(person.id)
-        # The chain stays: its details were sealed under the destroyed key.
-        self.audit.append(person.id, "erase", actor=self.actor)
-        self.audit.checkpoint(person.id)
-        self.backend.compact()
+    def erase(self, person: Person) -> list[str]:
+        """Destroy the person's data key and every row of theirs (crypto-shredding) in one
+        transaction; return the ids of the jobs removed with them.
+
+        The audit chain stays (its details were sealed under the destroyed key). The
+        write-ahead log is truncated after it, so no old page lingers in a file; full
+        compaction is left to ``lifetwin maintain``."""
+        with self.backend.transaction(person.id):
+            jobs = self.backend.person_delete(person.id)
+            self.audit.append(person.id, "erase", actor=self.actor)
+            self.audit.checkpoint(person.id)
+            self.backend.generation_bump("persons")
+            self.backend.after_commit(self.backend.wipe_free_space)
+        return jobs
 
     def rotate_master_key(self, new: MasterKey, kdf: KdfParams | None = None) -> None:
         """Re-wrap every data key under a new master key; no data is re-encrypted.
@@ -310,13 +332,10 @@ class Store:
         with self.backend.transaction():
             for person_id, _tag, wrapped, _sealed in self.backend.person_rows():
                 self.backend.person_rewrap(person_id, new.wrap(self._master.unwrap(wrapped)))
-            self.backend.meta_set("index_key", new.wrap(self._index_key))
-            signing = self.backend.meta_get("audit_signing_key")
-            assert signing is not None
-            self.backend.meta_set("audit_signing_key", new.wrap(self._master.unwrap(signing)))
-            accounts = self.backend.meta_get("accounts_key")
-            if accounts is not None:
-                self.backend.meta_set("accounts_key", new.wrap(self._master.unwrap(accounts)))
+            for name in ("index_key", "audit_signing_key", "accounts_key"):
+                wrapped_key = self.backend.meta_get(name)
+                if wrapped_key is not None:
+                    self.backend.meta_set(name, new.wrap(self._master.unwrap(wrapped_key)))
             self.backend.meta_set("key_check", new.check_value())
             if kdf is not None:
                 self.backend.meta_set("kdf", kdf.encode())
@@ -407,7 +426,7 @@ class Vault:
         counts = WriteCounts()
         if not len(columns):
             return counts
-        with self.backend.transaction():
+        with self.backend.transaction(self.person.id):
             stream_id = self._stream(metric_code, source, device, unit, numeric=True)
             corrected = self._corrected_times(stream_id)
             if corrected:
@@ -453,15 +472,35 @@ class Vault:
             raise StoreError(f"A stored block of {self.person.name} is damaged ({exc}).") from None
 
     # -- the consent gate: every read names a purpose ---------------------------
-    def consents(self) -> ConsentLedger:
-        sealed = self.backend.state_get(self.person.id, self._state_tag("consent"))
-        if sealed is None:
-            return ConsentLedger()
-        tag = self._state_tag("consent")
-        return ConsentLedger.model_validate_json(self._keys.open(sealed, self._aad(b"state", tag)))
+    def _grant_tag(self, grant_id: str) -> bytes:
+        return self._keys.tag(b"grant|" + grant_id.encode())
 
-    def _save_consents(self, ledger: ConsentLedger) -> None:
-        self.put_state("consent", ledger.model_dump_json().encode())
+    def _grant_aad(self, tag: bytes, version: int) -> bytes:
+        return self._aad(b"grant", tag, str(version).encode())
+
+    def consents(self) -> ConsentLedger:
+        """Every grant the person gave, revoked ones included, from their rows.
+
+        The rows are checked against the signed audit head first: a row replaced by an
+        older copy, removed or added without the key makes this fail (closed)."""
+        rows, head = self.backend.consent_snapshot(self.person.id)
+        problem = self.audit.check_consent_rows(self.person.id, [(t, v) for t, v, _ in rows], head)
+        if problem:
+            raise StoreError(
+                f"The consent records of {self.person.name} were altered ({problem}); nothing "
+                "is read for any purpose until that is resolved (`lifetwin audit verify`)."
+            )
+        grants = [
+            Grant.model_validate_json(self._keys.open(sealed, self._grant_aad(tag, version)))
+            for tag, version, sealed in rows
+        ]
+        return ConsentLedger(grants=sorted(grants, key=lambda g: (g.granted_at, g.id)))
+
+    def _put_grant(self, grant: Grant, version: int) -> None:
+        tag = self._grant_tag(grant.id)
+        sealed = self._keys.seal(grant.model_dump_json().encode(), self._grant_aad(tag, version))
+        self.backend.grant_put(self.person.id, tag, version, sealed)
+        self.backend.generation_bump("person:" + self.person.id)
 
     def grant(
         self,
@@ -473,9 +512,8 @@ class Vault:
         granted_by: str = "self",
         at: datetime | None = None,
     ) -> Grant:
-        with self.backend.transaction():
-            ledger = self.consents()
-            made = ledger.grant(
+        with self.backend.transaction(self.person.id):
+            made = ConsentLedger().grant(
                 scope,
                 purpose,
                 recipient=recipient,
@@ -483,7 +521,7 @@ class Vault:
                 granted_by=granted_by,
                 at=at,
             )
-            self._save_consents(ledger)
+            self._put_grant(made, 1)
             self.log_event(
                 "grant",
                 purpose.value,
@@ -501,10 +539,11 @@ class Vault:
         Returns the names of the derived outputs removed (they are recomputed, without
         the revoked data, the next time they are asked for).
         """
-        with self.backend.transaction():
+        with self.backend.transaction(self.person.id):
             ledger = self.consents()
             revoked = ledger.revoke(grant_id, at)
-            self._save_consents(ledger)
+            version = dict(self.backend.grant_versions(self.person.id))[self._grant_tag(grant_id)]
+            self._put_grant(revoked, version + 1)
             self.log_event(
                 "revoke", revoked.purpose.value, grant=grant_id, scope=str(revoked.scope)
             )
@@ -514,6 +553,13 @@ class Vault:
             if removed:
                 self.log_event("invalidate", revoked.purpose.value, grant=grant_id, derived=removed)
         return removed
+
+    def import_grants(self, grants: Sequence[Grant]) -> None:
+        """Write grants as they are (an upgrade from an older store), one row each."""
+        with self.backend.transaction(self.person.id):
+            for grant in grants:
+                self._put_grant(grant, 1 if grant.revoked_at is None else 2)
+            self.log_event("upgrade", what="consent rows", grants=len(grants))
 
     def _allowed(
         self, candidates: list[StreamInfo], purpose: Purpose, recipient: str | None
@@ -632,7 +678,7 @@ class Vault:
     # -- records: categorical/text observations and events ------------------
     def write_records(self, items: Sequence[Observation | Event]) -> WriteCounts:
         rows: list[tuple[bytes, int, bytes, bytes]] = []
-        with self.backend.transaction():
+        with self.backend.transaction(self.person.id):
             for item in items:
                 if isinstance(item, Observation):
                     stream_name, unit = item.metric, item.unit or ""
@@ -722,7 +768,7 @@ class Vault:
             rows.append((tag, start_ms // DAY_MS, self._keys.seal(plain, self._aad(b"quar", tag))))
         if not rows:
             return 0
-        with self.backend.transaction():
+        with self.backend.transaction(self.person.id):
             added = self.backend.quarantine_put(self.person.id, rows)
             self.log_event("quarantine", count=len(rows), added=added)
         return added
@@ -744,8 +790,8 @@ class Vault:
         return {} if raw is None else dict(json.loads(raw))
 
     def set_profile(self, **facts: Any) -> None:
-        merged = {**self.profile(), **{k: v for k, v in facts.items() if v is not None}}
-        with self.backend.transaction():
+        with self.backend.transaction(self.person.id):
+            merged = {**self.profile(), **{k: v for k, v in facts.items() if v is not None}}
             self.put_state("profile", json.dumps(merged, default=str).encode())
             self.log_event("write", what="profile", fields=sorted(facts))
 
@@ -777,7 +823,7 @@ class Vault:
         m = metric(metric_code)
         at_ms = to_epoch_ms(start)
         day = at_ms // DAY_MS
-        with self.backend.transaction():
+        with self.backend.transaction(self.person.id):
             for stream in self.streams():
                 if not stream.numeric or stream.metric != m.code:
                     continue
@@ -829,12 +875,13 @@ class Vault:
             f"{self.person.name} has no {m.code} value at {start.isoformat()} to rectify."
         )
 
-    # -- derived outputs, each with its lineage ---------------------------------
+    # -- small sealed state, and derived outputs with their lineage -------------------
     def _state_tag(self, name: str) -> bytes:
         return self._keys.tag(b"state|" + name.encode())
 
     def put_state(self, name: str, plain: bytes) -> None:
-        """Store a small sealed value of this person under a name."""
+        """Store a small sealed value of this person under a name (a change to one person:
+        run read-modify-write of it inside ``transaction()``)."""
         tag = self._state_tag(name)
         self.backend.state_put(
             self.person.id, tag, self._keys.seal(plain, self._aad(b"state", tag))
@@ -845,16 +892,18 @@ class Vault:
         sealed = self.backend.state_get(self.person.id, tag)
         return None if sealed is None else self._keys.open(sealed, self._aad(b"state", tag))
 
-    def _derived_names(self) -> list[str]:
-        raw = self.get_state("derived-index")
-        return [] if raw is None else list(json.loads(raw))
+    def transaction(self) -> Any:
+        """A transaction holding this person's write lock (for read-modify-write)."""
+        return self.backend.transaction(self.person.id)
+
+    def _derived_tag(self, name: str) -> bytes:
+        return self._keys.tag(b"derived|" + name.encode())
 
     def save_derived(self, derived: Derived) -> None:
-        with self.backend.transaction():
-            self.put_state("derived|" + derived.name, derived.model_dump_json().encode())
-            names = self._derived_names()
-            if derived.name not in names:
-                self.put_state("derived-index", json.dumps([*names, derived.name]).encode())
+        tag = self._derived_tag(derived.name)
+        sealed = self._keys.seal(derived.model_dump_json().encode(), self._aad(b"derived", tag))
+        with self.backend.transaction(self.person.id):
+            self.backend.derived_put(self.person.id, tag, sealed)
             self.log_event(
                 "derive",
                 derived.lineage.purpose,
@@ -864,17 +913,42 @@ class Vault:
             )
 
     def derived(self, name: str) -> Derived | None:
-        raw = self.get_state("derived|" + name)
-        return None if raw is None else Derived.model_validate_json(raw)
+        tag = self._derived_tag(name)
+        sealed = self.backend.derived_get(self.person.id, tag)
+        if sealed is None:
+            return None
+        return Derived.model_validate_json(self._keys.open(sealed, self._aad(b"derived", tag)))
 
     def derived_all(self) -> list[Derived]:
-        return [d for d in (self.derived(name) for name in self._derived_names()) if d]
+        found = [
+            Derived.model_validate_json(self._keys.open(sealed, self._aad(b"derived", tag)))
+            for tag, sealed in self.backend.derived_rows(self.person.id)
+        ]
+        return sorted(found, key=lambda d: d.name)
 
     def delete_derived(self, name: str) -> None:
-        with self.backend.transaction():
-            self.backend.state_delete(self.person.id, self._state_tag("derived|" + name))
-            names = [n for n in self._derived_names() if n != name]
-            self.put_state("derived-index", json.dumps(names).encode())
+        self.backend.derived_delete(self.person.id, self._derived_tag(name))
+
+    # -- webhooks: where the person's alerts are delivered --------------------------------
+    def webhooks(self) -> list[dict[str, Any]]:
+        return [
+            json.loads(self._keys.open(sealed, self._aad(b"webhook", hook_id.encode())))
+            for hook_id, sealed in self.backend.webhook_rows(self.person.id)
+        ]
+
+    def add_webhook(self, hook: dict[str, Any]) -> None:
+        hook_id = str(hook["id"])
+        sealed = self._keys.seal(json.dumps(hook).encode(), self._aad(b"webhook", hook_id.encode()))
+        with self.backend.transaction(self.person.id):
+            self.backend.webhook_put(self.person.id, hook_id, sealed)
+            self.log_event("webhook", Purpose.SELF_ACCESS.value, hook=hook_id, url=hook["url"])
+
+    def remove_webhook(self, hook_id: str) -> bool:
+        with self.backend.transaction(self.person.id):
+            removed = self.backend.webhook_delete(self.person.id, hook_id)
+            if removed:
+                self.log_event("webhook", Purpose.SELF_ACCESS.value, hook=hook_id, removed=True)
+        return removed
 
     def audit_entries(self) -> list[Any]:
         """This person's audit entries with their details opened."""
@@ -900,20 +974,20 @@ class Vault:
     def set_cursor(self, name: str, value: str) -> None:
         tag = self._keys.tag(b"cursor|" + name.encode())
         sealed = self._keys.seal(value.encode(), self._aad(b"cursor", tag))
-        with self.backend.transaction():
+        with self.backend.transaction(self.person.id):
             self.backend.state_put(self.person.id, tag, sealed)
 
     # -- imports ---------------------------------------------------------------
     def begin_import(self, file: str, digest: str, fmt: str) -> ImportRecord:
         record = ImportRecord(0, file, digest, fmt, datetime.now(UTC).isoformat())
         tag = self._keys.tag(b"import|" + digest.encode())
-        with self.backend.transaction():
+        with self.backend.transaction(self.person.id):
             record.id = self.backend.import_put(self.person.id, tag, self._seal_import(record))
         return record
 
     def finish_import(self, record: ImportRecord) -> None:
         record.finished = datetime.now(UTC).isoformat()
-        with self.backend.transaction():
+        with self.backend.transaction(self.person.id):
             self.backend.import_update(self.person.id, record.id, self._seal_import(record))
 
     def _seal_import(self, record: ImportRecord) -> bytes:

@@ -1,0 +1,189 @@
+"""The service's background work on the job queue: uploaded imports and the analyses run
+after new data (early warnings, the glucose forecast), publishing what is new.
+
+The API and the dashboard call :func:`receive_upload` and :func:`after_write`; job
+runners in any worker run :func:`run_import` and :func:`run_analysis`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from lifetwin.core.errors import LifeTwinError
+from lifetwin.services.importer import ImportSummary, import_file
+from lifetwin.services.jobs import CHUNK_BYTES, Job, JobContext, Jobs
+from lifetwin.services.live import Broker, BrokerNotifier
+from lifetwin.settings import Settings
+from lifetwin.store.vault import Person, Store
+
+log = logging.getLogger(__name__)
+
+
+class UploadTooLargeError(LifeTwinError):
+    """An upload past the size limit (nothing of it is kept)."""
+
+
+def summary_dict(s: ImportSummary) -> dict[str, Any]:
+    return {
+        "file": s.file,
+        "format": s.format,
+        "read": s.read,
+        "stored": s.stored,
+        "duplicates": s.duplicates,
+        "changed": s.changed,
+        "quarantined": s.quarantined,
+        "problem_count": s.problem_count,
+        "problems": [
+            {"file": p.file, "line": p.line, "reason": p.reason} for p in s.problems[:100]
+        ],
+        "skipped": s.skipped,
+        "fatal": s.fatal,
+    }
+
+
+@dataclass
+class ImportStatus:
+    """What the person sees of an upload's import."""
+
+    id: str
+    file: str
+    state: str  # queued, running, done, failed
+    read: int
+    seconds: float
+    summary: dict[str, Any] | None
+    error: str | None
+
+    def public(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def import_status(job: Job) -> ImportStatus:
+    payload = job.payload
+    state = job.state
+    if state == "running" and payload.get("summary") is not None:
+        state = "done"
+    end = (
+        job.updated_ms if state in ("done", "failed") else int(datetime.now(UTC).timestamp() * 1000)
+    )
+    return ImportStatus(
+        id=job.id,
+        file=str(payload.get("file", "")),
+        state="running" if state == "queued" else state,
+        read=int(payload.get("read", 0)),
+        seconds=round(max(0, end - job.created_ms) / 1000, 1),
+        summary=payload.get("summary"),
+        error=payload.get("error"),
+    )
+
+
+async def receive_upload(
+    jobs: Jobs,
+    person: Person,
+    name: str,
+    chunks: AsyncIterator[bytes] | Callable[[], Awaitable[bytes]],
+    fmt: str | None,
+    limit_bytes: int,
+) -> str:
+    """Keep an uploaded file sealed under the person's key, chunk by chunk (refusing it
+    past the size limit and keeping nothing), and queue its import; return the job id."""
+    import asyncio
+    import uuid
+
+    job_id = uuid.uuid4().hex[:16]
+    name = Path(name or "upload").name[:200] or "upload"
+    size = 0
+    n = 0
+    buffer = bytearray()
+
+    async def pieces() -> AsyncIterator[bytes]:
+        if callable(chunks):
+            while piece := await chunks():
+                yield piece
+        else:
+            async for piece in chunks:
+                yield piece
+
+    try:
+        async for piece in pieces():
+            size += len(piece)
+            if size > limit_bytes:
+                raise UploadTooLargeError(f"The file is larger than {limit_bytes // 2**20} MiB.")
+            buffer += piece
+            while len(buffer) >= CHUNK_BYTES:
+                part, buffer = bytes(buffer[:CHUNK_BYTES]), buffer[CHUNK_BYTES:]
+                await asyncio.to_thread(jobs.store_upload_chunk, person, job_id, n, part)
+                n += 1
+        if buffer or n == 0:
+            await asyncio.to_thread(jobs.store_upload_chunk, person, job_id, n, bytes(buffer))
+            n += 1
+    except BaseException:
+        jobs.backend.upload_delete(job_id)
+        raise
+    payload = {"file": name, "format": fmt, "chunks": n, "bytes": size, "read": 0}
+    jobs.submit(person, "import", payload, job_id=job_id)
+    return job_id
+
+
+class Background:
+    """Registers the handlers of background work with a queue, and queues it."""
+
+    def __init__(self, store: Store, jobs: Jobs, broker: Broker, settings: Settings) -> None:
+        self.store = store
+        self.jobs = jobs
+        self.broker = broker
+        self.settings = settings
+        jobs.handlers["import"] = self.run_import
+        jobs.handlers["analyze"] = self.run_analysis
+
+    def after_write(self, person: Person) -> None:
+        """New data for a person: queue the analyses (when the service runs them)."""
+        if self.settings.analyze_after_ingest:
+            self.jobs.submit(person, "analyze", {})
+
+    def run_import(self, ctx: JobContext) -> None:
+        payload = ctx.job.payload
+        person = self.store.person(ctx.job.person_id)
+        with self.jobs.upload_file(ctx.job, int(payload["chunks"])) as path:
+            summary = import_file(
+                self.store,
+                person,
+                path,
+                fmt=payload.get("format"),
+                label=str(payload["file"]),
+                progress=lambda read: ctx.progress(read=read),
+            )
+        self.store.backend.upload_delete(ctx.job.id)
+        payload.update(summary=summary_dict(summary), read=summary.read)
+        self.after_write(person)
+        if summary.fatal:
+            raise LifeTwinError(summary.fatal)
+
+    def run_analysis(self, ctx: JobContext) -> None:
+        from lifetwin.capabilities.early_warning import deviation_alerts, illness_alerts
+        from lifetwin.capabilities.glucose_forecast import forecast_for_person
+
+        person = self.store.person(ctx.job.person_id)
+        notifier = BrokerNotifier(self.broker, person.id)
+        vault = self.store.vault(person, actor="service")
+        illness_alerts(vault, notifiers=[notifier])
+        deviation_alerts(vault, notifiers=[notifier])
+        if not any(s.metric == "glucose" for s in vault.streams()):
+            return
+        result = forecast_for_person(vault)
+        if result is not None:
+            self.broker.publish(
+                person.id,
+                "forecast",
+                {
+                    "from": datetime.fromtimestamp(result.last_reading_ms / 1000, UTC).isoformat(),
+                    "last_mg_dl": result.last_mg_dl,
+                    "forecasts": [f.__dict__ for f in result.forecasts],
+                    "hypo_warning": result.hypo_warning,
+                },
+                key=f"forecast|{result.last_reading_ms}",
+            )
