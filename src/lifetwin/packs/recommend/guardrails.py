@@ -140,6 +140,8 @@ def stop_reason(settings: RecommendSettings, now: datetime, shown: Sequence[Show
         return "no goal is declared, and recommendations only serve declared goals"
     if in_quiet_hours(now, settings.quiet_start, settings.quiet_end):
         return "it is within your quiet hours"
+    if settings.max_per_item_per_day == 0:
+        return "you allowed no item to be shown on any day"
     if sum(shown_today(shown, now).values()) >= settings.max_per_day:
         return f"the day's limit of {settings.max_per_day} recommendations is reached"
     return None
