@@ -247,6 +247,20 @@ class LinUCB:
             for hist in (self._hist_c, self._hist_f, self._hist_r, self._hist_w, self._hist_t):
                 del hist[0]
 
+    def learn_many(self, contexts: F64, items: F64, rewards: F64, *, at_days: float = 0.0) -> None:
+        """Many observed rewards at once (a batch refit: faster than one by one)."""
+        for c, f, r in zip(contexts, items, rewards, strict=True):
+            self._hist_c.append(np.asarray(c, dtype=float).copy())
+            self._hist_f.append(np.asarray(f, dtype=float).copy())
+            self._hist_r.append(float(r))
+            self._hist_w.append(1.0)
+            self._hist_t.append(float(at_days))
+        excess = len(self._hist_r) - self.max_history
+        if excess > 0:
+            for hist in (self._hist_c, self._hist_f, self._hist_r, self._hist_w, self._hist_t):
+                del hist[:excess]
+        self.refit(max(self.t_days, at_days))
+
     def fade_to(self, t_days: float) -> None:
         """Let evidence older than now fade by its half-life (applied when ranking)."""
         if self.half_life_days is None or t_days <= self.t_days:
