@@ -191,9 +191,13 @@ def choose_slate(
         want_new_goal = len(covered) < floor
         pick = None
         for i in order:
-            if i in chosen or not fits(i):
+            if i in chosen:
                 continue
-            if want_new_goal and chosen and not set(served(items[i], declared)) - covered:
+            if want_new_goal and chosen:
+                # The diversity floor comes before the per-goal cap.
+                if not set(served(items[i], declared)) - covered:
+                    continue
+            elif not fits(i):
                 continue
             pick = i
             break
