@@ -14,8 +14,8 @@ and 23 h; the last falls in the quiet hours), on 5 % of days the person pauses
 recommendations. Each round the policy shows a slate of two built-in nudges through the
 real ranking (``rank_slate``, all guardrails on); each shown nudge is followed or not,
 and the policy learns as the capability does (followed: reward 1; not: "not now",
-reward 0 at half weight); evidence fades with the policy's 60-day half-life, applied
-once a day.
+reward 0 at half weight); evidence fades with the policy's half-life (14 days, chosen
+among 7, 14, 30 and 60 on the development cohort, seed 1, 10 people), applied once a day.
 
 Compared on the same people and contexts: an oracle (knows each chance, same
 guardrails), a non-personalized policy (one LinUCB over item vectors without context,
