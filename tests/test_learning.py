@@ -147,3 +147,17 @@ def test_learner_state_reads_through_the_consent_gate(store: Store) -> None:
     assert steps
     assert steps[0].kind == "review"
     assert steps[0].p_correct < 0.9
+
+
+def test_the_learning_goal_brings_due_reviews_into_the_recommendations(store: Store) -> None:
+    from lifetwin.packs.recommend import capability as recommend
+
+    person = store.add_person("Ada")
+    import_file(store, person, ANKI / "modern.colpkg")
+    vault = store.vault(person)
+    vault.grant(Scope.parse("domain:learning"), Purpose.RECOMMENDATIONS)
+    recommend.update_settings(vault, goals=("learn",), slate_size=5)
+    recs = recommend.recommend(vault, now=datetime(2024, 2, 5, 10, tzinfo=UTC))
+    titles = [r.title for r in recs.items]
+    assert any(t.startswith("Review") for t in titles)
+    assert all(r.goals == ("learn",) for r in recs.items)
