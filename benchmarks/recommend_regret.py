@@ -21,8 +21,9 @@ Compared on the same people and contexts: an oracle (knows each chance, same
 guardrails), a non-personalized policy (one LinUCB over item vectors without context,
 shared and updated by everybody: "what most people follow"), and random eligible
 slates. Regret = the oracle's expected follows minus the policy's, per round.
-Time to adapt: rounds after the change until the policy's regret, averaged over people
-and a 20-round window, is back within 10 % of its level just before the change.
+Time to adapt: rounds after the change until the policy's regret per round (mean over
+people and the last 20 rounds) has lost half of its excess over the 40 rounds before the
+change, and until it is back within 10 % of that level.
 Every shown slate is checked against every guardrail (``guardrails.check_slate``).
 
 Speed: ranking a 10,000-item catalog (scores and guardrails) and one feedback update,
@@ -241,15 +242,44 @@ def simulate(people: int, days: int, seed: int, half_life_days: float) -> dict[s
     }
 
 
-def adapt_time(regret: np.ndarray, change: int) -> int | None:
-    """Rounds after the change until the windowed regret is back within 10 % of before."""
-    kernel = np.ones(WINDOW) / WINDOW
-    smooth = np.convolve(regret, kernel, mode="valid")  # smooth[i] = mean of regret[i:i+W]
-    before = smooth[change - 2 * WINDOW : change - WINDOW].mean()
-    for t in range(change, len(smooth)):
-        if smooth[t] <= 1.1 * before:
-            return t - change
-    return None
+def trailing(values: np.ndarray) -> np.ndarray:
+    """The mean of the last WINDOW values at each round (NaN before there are WINDOW)."""
+    out = np.full(len(values), np.nan)
+    sums = np.cumsum(np.concatenate(([0.0], values)))
+    out[WINDOW - 1 :] = (sums[WINDOW:] - sums[:-WINDOW]) / WINDOW
+    return out
+
+
+def adaptation(regret: np.ndarray, change: int) -> dict[str, float | int | None]:
+    """How the mean regret per round recovers after the change of preferences.
+
+    ``rounds_to_recover`` — until the trailing 20-round regret is back within 10 % of its
+    level over the 40 rounds before the change; ``rounds_to_half`` — until half of the
+    excess over that level (at its peak after the change) is gone.
+    """
+    smooth = trailing(regret)
+    before = float(regret[change - 40 : change].mean())
+    peak_at = change + int(np.nanargmax(smooth[change : change + 60]))
+    peak = float(smooth[peak_at])
+    half = next(
+        (
+            t - change
+            for t in range(peak_at, len(smooth))
+            if smooth[t] <= before + (peak - before) / 2
+        ),
+        None,
+    )
+    recover = next(
+        (t - change for t in range(change + WINDOW, len(smooth)) if smooth[t] <= 1.1 * before),
+        None,
+    )
+    return {
+        "regret_per_round_before_change": before,
+        "regret_per_round_peak_after": peak,
+        "regret_per_round_last_40": float(regret[-40:].mean()),
+        "rounds_to_half": half,
+        "rounds_to_recover": recover,
+    }
 
 
 def speed(use_river: bool) -> dict[str, float]:
@@ -344,13 +374,12 @@ def plot(result: dict[str, Any], target: Path) -> list[str]:
     files.append(str(path))
     plt.close(fig)
     fig, ax = plt.subplots(figsize=(7, 4))
-    kernel = np.ones(WINDOW) / WINDOW
     for name, colour in (("lifetwin", "C0"), ("non_personalized", "C1"), ("random", "C2")):
         per_round = (oracle - follows[name]).mean(axis=0)
-        ax.plot(np.convolve(per_round, kernel, mode="valid"), color=colour, label=name)
+        ax.plot(trailing(per_round), color=colour, label=name.replace("_", "-"))
     ax.axvline(change, color="grey", linestyle="--")
     ax.set_xlabel("round")
-    ax.set_ylabel(f"regret per round ({WINDOW}-round mean)")
+    ax.set_ylabel(f"regret per round (mean of the last {WINDOW})")
     ax.set_title("Adapting after the change of preferences")
     ax.legend()
     fig.tight_layout()
@@ -391,7 +420,7 @@ def main() -> None:
             "regret_before_change": float(regret[:, :change].sum(axis=1).mean()),
             "regret_after_change": float(regret[:, change:].sum(axis=1).mean()),
             "follows_per_round": float(follows[name].mean()),
-            "rounds_to_adapt": adapt_time(lt, change),
+            "adaptation": adaptation(lt, change),
         }
     summary["oracle_follows_per_round"] = float(oracle.mean())
     summary["guardrails"] = {
@@ -410,7 +439,7 @@ def main() -> None:
             f"{name:17s} regret {s['cumulative_regret']:.1f} "
             f"(before {s['regret_before_change']:.1f}, "
             f"after {s['regret_after_change']:.1f}), follows/round {s['follows_per_round']:.3f}, "
-            f"adapt {s['rounds_to_adapt']}"
+            f"adaptation {s['adaptation']}"
         )
     print(f"guardrails: {summary['guardrails']}")
     print(f"speed: {summary['speed']}")
