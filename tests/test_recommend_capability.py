@@ -166,6 +166,8 @@ def test_a_reload_shows_the_same_slate_rather_than_a_new_one(vault: Vault) -> No
     assert [r.id for r in again.items] == [r.id for r in first.items]
     _, _, log = cap.load_state(vault)
     assert len(log.shown) == len(first.items)
+    cap.update_settings(vault, quiet_start=time(12, 15), quiet_end=time(13))
+    assert cap.recommend(vault, now=NOW.replace(hour=12, minute=20)).items == []
 
 
 def test_a_provider_learns_nothing_without_a_grant_naming_it(vault: Vault) -> None:

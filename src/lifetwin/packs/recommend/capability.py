@@ -55,6 +55,7 @@ from lifetwin.packs.recommend.guardrails import (
     Shown,
     check_slate,
     promotion_context,
+    stop_reason,
 )
 from lifetwin.packs.recommend.policy import (
     CONTEXT_INDEX,
@@ -511,7 +512,8 @@ def recommend(
     now = _now(now)
     settings, policy, log = load_state(vault)
     provider = catalog.provider if catalog is not None else "lifetwin"
-    if not fresh and not settings.paused:
+    # Reuse only when a new slate could be shown now (not paused, not in quiet hours).
+    if not fresh and stop_reason(settings, now, []) is None:
         again = _recent_slate(log, provider, now)
         if again:
             vault.log_event(
