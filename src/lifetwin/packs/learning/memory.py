@@ -39,6 +39,7 @@ def replay(
 ) -> MemoryState | None:
     """The memory state after a card's reviews (time, rating 1–4), oldest first.
 
+    >>> from datetime import timedelta
     >>> t0 = datetime(2024, 1, 1, tzinfo=UTC)
     >>> state = replay([(t0, 3), (t0 + timedelta(days=1), 3), (t0 + timedelta(days=4), 3)])
     >>> state.reviews, state.stability_days > 3
