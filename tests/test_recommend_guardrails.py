@@ -13,6 +13,7 @@ from lifetwin.packs.recommend.guardrails import (
     RecommendSettings,
     Shown,
     check_slate,
+    choose_slate,
     in_quiet_hours,
     promotion_context,
 )
@@ -214,3 +215,21 @@ def test_pause_and_quiet_hours_show_nothing_and_say_why() -> None:
     ranked = rank_slate(personal_policy(), c, index, paused, night.replace(hour=12))
     assert ranked.chosen == []
     assert ranked.status == "recommendations are paused"
+
+
+def test_the_diversity_floor_takes_an_item_that_serves_a_second_goal_first() -> None:
+    """Found by the regret simulation: the per-goal cap used to overrule the floor."""
+    items = [
+        CatalogItem(id="a1", title="A1", goals=("move_more",)),
+        CatalogItem(id="a2", title="A2", goals=("move_more",)),
+        CatalogItem(id="ab", title="AB", goals=("move_more", "sleep_better")),
+    ]
+    chosen = choose_slate(
+        items,
+        np.array([0.9, 0.8, 0.1]),
+        np.ones(3, dtype=bool),
+        k=2,
+        declared=("move_more", "sleep_better"),
+        recent=set(),
+    )
+    assert [items[i].id for i in chosen] == ["a1", "ab"]
