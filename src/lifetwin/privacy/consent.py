@@ -42,6 +42,22 @@ class ScopeKind(StrEnum):
     SOURCE = "source"
 
 
+# The data category of the event kinds that clearly belong to one, so that a domain
+# grant ("domain:finance") covers those events too (transactions are finance data).
+# Medical-record events (conditions, encounters, ...) belong to no domain: only an
+# ``all`` or a ``source:`` grant covers them.
+EVENT_DOMAINS: dict[str, str] = {
+    "meal": Domain.NUTRITION.value,
+    "insulin": Domain.METABOLIC.value,
+    "workout": Domain.ACTIVITY.value,
+    "purchase": Domain.FINANCE.value,
+    "transaction": Domain.FINANCE.value,
+    "content_viewed": Domain.MEDIA.value,
+    "lesson_attempted": Domain.LEARNING.value,
+    "journal_note": Domain.MOOD.value,
+}
+
+
 class ConsentError(LifeTwinError):
     """A grant or revocation that cannot be made as asked."""
 
@@ -84,9 +100,11 @@ class Scope(BaseModel):
         code = metric_code.removeprefix("event:")
         if self.kind is ScopeKind.METRIC:
             return self.value == code
+        if metric_code.startswith("event:"):
+            return EVENT_DOMAINS.get(code) == self.value
         try:
             return metric(code).domain.value == self.value
-        except LifeTwinError:  # events: their kind is not a metric
+        except LifeTwinError:
             return False
 
     def __str__(self) -> str:

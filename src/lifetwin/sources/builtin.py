@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lifetwin.packs.learning.sources import AnkiConnector, ExerciseLogConnector
 from lifetwin.sources.activity import FitConnector, GpxConnector, TcxConnector
 from lifetwin.sources.apple_health import AppleHealthConnector
 from lifetwin.sources.base import Connector, hookimpl
@@ -48,5 +49,7 @@ def lifetwin_connectors() -> list[Connector]:
         OpenMHealthConnector(),
         NightscoutConnector(),
         TidepoolConnector(),
+        AnkiConnector(),
+        ExerciseLogConnector(),
         TabularConnector(),
     ]

@@ -1,0 +1,1 @@
+"""The learner twin: knowledge tracing, memory, learning exports."""

@@ -1,0 +1,1 @@
+"""Recommendations that serve the person: catalogs, a personal policy, guardrails, reasons."""
