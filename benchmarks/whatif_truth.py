@@ -61,7 +61,7 @@ def _quiet_imports() -> Any:
 
 def patient_facts(name: str) -> dict[str, float]:
     """Body mass, basal rate (U/min), carbohydrate ratio and correction factor."""
-    pd, _a, T1DPatient, _n, _f = _quiet_imports()
+    pd, _a, T1DPatient, _n, _f = _quiet_imports()  # noqa: N806 (classes)
     params = T1DPatient.withName(name)._params
     import importlib.resources as ir
 
@@ -87,6 +87,7 @@ def run(
     basal_scale: float = 1.0,
     bolus_scale: float = 1.0,
     bolus_shift_min: int = 0,
+    slot_scale: tuple[float, float, float] = (1.0, 1.0, 1.0),
     insulin_override: F64 | None = None,
     init_state: F64 | None = None,
     noise_seed: int = 0,
@@ -102,17 +103,24 @@ def run(
         "bs": basal_scale,
         "bo": bolus_scale,
         "sh": bolus_shift_min,
-        "ins": None if insulin_override is None else hashlib.sha256(insulin_override.tobytes()).hexdigest(),
-        "x0": None if init_state is None else hashlib.sha256(np.asarray(init_state).tobytes()).hexdigest(),
+        "slot": list(slot_scale),
+        "ins": None
+        if insulin_override is None
+        else hashlib.sha256(insulin_override.tobytes()).hexdigest(),
+        "x0": None
+        if init_state is None
+        else hashlib.sha256(np.asarray(init_state).tobytes()).hexdigest(),
         "seed": noise_seed,
     }
     path = CACHE / f"{_key(payload)}.npz"
     if path.exists():
         z = np.load(path)
         return TruthRun(**{k: z[k] for k in z.files})
-    pd, Action, T1DPatient, CGMNoise, FastParams = _quiet_imports()
+    pd, Action, T1DPatient, CGMNoise, FastParams = _quiet_imports()  # noqa: N806 (classes)
     facts = patient_facts(patient)
-    person = T1DPatient.withName(patient, init_state=None if init_state is None else np.array(init_state))
+    person = T1DPatient.withName(
+        patient, init_state=None if init_state is None else np.array(init_state)
+    )
     person._params = FastParams(person._params)
     import importlib.resources as ir
 
@@ -123,12 +131,14 @@ def run(
     for m in meals:
         if 0 <= m.minute < minutes:
             eat[m.minute] += m.grams
-    bolus_at: dict[int, float] = {}
+    bolus_at: dict[int, tuple[float, float]] = {}
     for m in meals:
         counted = m.counted if m.counted is not None else m.grams * 1.0
         at = m.minute + bolus_shift_min
+        mod = m.minute % 1440
+        slot = slot_scale[0] if mod < 630 else slot_scale[1] if mod < 960 else slot_scale[2]
         if 0 <= at < minutes:
-            bolus_at[at] = bolus_at.get(at, 0.0) + counted
+            bolus_at[at] = (bolus_at.get(at, (0.0, slot))[0] + counted, slot)
     bg = np.zeros(minutes)
     cgm = np.zeros((minutes + 4) // 5)
     insulin = np.zeros(minutes)
@@ -146,9 +156,9 @@ def run(
         else:
             dose = basal
             if t in bolus_at:
-                carbs = bolus_at[t]
+                carbs, slot = bolus_at[t]
                 b = carbs / facts["cr"] + (last_cgm > 150) * (last_cgm - TARGET) / facts["cf"]
-                bolus[t] = max(b, 0.0) * bolus_scale
+                bolus[t] = max(b, 0.0) * bolus_scale * slot
                 dose += bolus[t]
         insulin[t] = dose
         person.step(Action(CHO=float(eat[t]), insulin=dose))
@@ -168,7 +178,9 @@ def run(
     return out
 
 
-def random_meals(days: int, seed: int, *, logged_fraction: float = 0.9, count_sd: float = 0.25) -> list[Meal]:
+def random_meals(
+    days: int, seed: int, *, logged_fraction: float = 0.9, count_sd: float = 0.25
+) -> list[Meal]:
     """Three meals a day and snacks at jittered times; counted grams off by a relative
     error of SD ``count_sd`` (truncated at ±50 %); ``1 - logged_fraction`` not logged."""
     rng = np.random.default_rng(seed)

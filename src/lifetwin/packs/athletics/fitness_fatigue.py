@@ -96,7 +96,7 @@ def load_from_power(power_w: F64, dt_s: float, ftp_w: float) -> float:
     p = np.asarray(power_w, dtype=float)
     if len(p) == 0:
         return 0.0
-    window = max(int(round(30 / dt_s)), 1)
+    window = max(round(30 / dt_s), 1)
     rolling = np.convolve(p, np.ones(window) / window, mode="valid") if len(p) >= window else p
     normalized = float(np.mean(rolling**4) ** 0.25)
     intensity = normalized / ftp_w
@@ -178,7 +178,7 @@ def impulse(loads: F64, tau: F64 | float) -> F64:
 
 def banister(loads: F64, *, p0: float, k1: float, k2: float, tau1: float, tau2: float) -> F64:
     """Performance each day from the loads before it."""
-    return cast(F64, p0 + k1 * impulse(loads, tau1) - k2 * impulse(loads, tau2))
+    return p0 + k1 * impulse(loads, tau1) - k2 * impulse(loads, tau2)
 
 
 class FitnessFatigueFit(BaseModel):
@@ -204,13 +204,15 @@ class FitnessFatigueFit(BaseModel):
         rel = np.asarray(loads, dtype=float) / self.load_mean
         if not draws:
             pr = self.params
-            pct = banister(rel, p0=pr["p0"], k1=pr["k1"], k2=pr["k2"], tau1=pr["tau1"], tau2=pr["tau2"])
-            return cast(F64, self.performance_mean * (1 + pct / 100))
+            pct = banister(
+                rel, p0=pr["p0"], k1=pr["k1"], k2=pr["k2"], tau1=pr["tau1"], tau2=pr["tau2"]
+            )
+            return self.performance_mean * (1 + pct / 100)
         s = np.array(self.samples)
         out = np.empty((len(s), len(rel)))
         for i, (p0, k1, k2, t1, t2) in enumerate(s):
             out[i] = banister(rel, p0=p0, k1=k1, k2=k2, tau1=t1, tau2=t2)
-        return cast(F64, self.performance_mean * (1 + out / 100))
+        return self.performance_mean * (1 + out / 100)
 
 
 @dataclass(frozen=True)
@@ -360,7 +362,7 @@ def population_prediction(loads: F64, performance: F64, prior: FitnessPrior | No
         tau2=prior.tau2_days,
     )
     p0 = float(np.mean(100 * (perf[tested] / perf_mean - 1) - shape[tested]))
-    return cast(F64, perf_mean * (1 + (shape + p0) / 100))
+    return perf_mean * (1 + (shape + p0) / 100)
 
 
 # -- simulated athletes (for tests and the benchmark) --------------------------------------

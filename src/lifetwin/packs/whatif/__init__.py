@@ -1,1 +1,1 @@
-"""What-if scenarios over a person's twin: scenarios, the generic model, the optimizer, the capability."""
+"""What-if over a person's twin: scenarios, the generic model, the optimizer, the capability."""

@@ -189,7 +189,9 @@ def what_if_level(model: LaggedModel, level: float, *, horizon_days: int = 7) ->
     )
 
 
-def daily_totals(ts_ms: npt.NDArray[np.int64], values: F64, day0_ms: int, days: int, tz_min: int = 0) -> F64:
+def daily_totals(
+    ts_ms: npt.NDArray[np.int64], values: F64, day0_ms: int, days: int, tz_min: int = 0
+) -> F64:
     """Sum of values per local day (NaN for days without any value)."""
     out = np.full(days, np.nan)
     idx = (ts_ms + tz_min * 60_000 - day0_ms) // 86_400_000
@@ -201,8 +203,10 @@ def daily_totals(ts_ms: npt.NDArray[np.int64], values: F64, day0_ms: int, days: 
     return cast(F64, out)
 
 
-def daily_means(ts_ms: npt.NDArray[np.int64], values: F64, day0_ms: int, days: int, tz_min: int = 0) -> F64:
+def daily_means(
+    ts_ms: npt.NDArray[np.int64], values: F64, day0_ms: int, days: int, tz_min: int = 0
+) -> F64:
     """Mean of values per local day (NaN for days without any value)."""
     sums = daily_totals(ts_ms, values, day0_ms, days, tz_min)
     counts = daily_totals(ts_ms, np.ones(len(values)), day0_ms, days, tz_min)
-    return cast(F64, sums / counts)
+    return sums / counts

@@ -38,9 +38,11 @@ import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from lifetwin.core.errors import LifeTwinError
+from lifetwin.packs.metabolic.glucose_twin import GlucoseInputs
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
@@ -321,3 +323,99 @@ def load_scenario(text: str, fmt: Literal["yaml", "json"] | None = None) -> Scen
             where = f" (line {mark.line + 1})" if mark is not None else ""
             raise ScenarioError(f"The scenario is not valid YAML{where}.") from None
     return parse_scenario(raw)
+
+
+# -- applying a scenario to the glucose twin's inputs ------------------------------------------
+MEAL_MATCH_MIN = 90  # a change "at 19:30" means the logged meal within 90 minutes of it
+MEAL_BOLUS_MIN = 20  # a bolus this close to a meal belongs to it
+
+
+def apply_glucose_scenario(
+    scenario: Scenario, inputs: GlucoseInputs, warmup_min: int
+) -> GlucoseInputs:
+    """The twin's inputs with the scenario's meal, bolus, basal and exercise changes.
+
+    ``inputs`` starts ``warmup_min`` minutes before local midnight of the first day of
+    the horizon (the warm-up is never changed); day ``d`` is minutes
+    ``warmup_min + (d - 1) * 1440`` onward.
+    """
+    carbs = inputs.carbs_g.copy()
+    basal = inputs.basal_u.copy()
+    bolus = inputs.bolus_u.copy()
+    exercise = inputs.exercise.copy()
+    speed_row = {"fast": 0, "normal": 1, "slow": 2}
+    n = inputs.minutes
+    for day in range(1, scenario.horizon_days + 1):
+        lo = warmup_min + (day - 1) * 1440
+        hi = min(lo + 1440, n)
+        if lo >= n:
+            break
+        meal_minutes = [int(i) for i in np.flatnonzero(carbs[:, lo:hi].sum(axis=0)) + lo]
+        for item in scenario.interventions:
+            if not item.on_day(day):
+                continue
+            if isinstance(item, MealChange):
+                at = lo + minute_of_day(item.at)
+                if item.add:
+                    row = speed_row[item.absorption or "normal"]
+                    t = min(max(at + item.shift_min, warmup_min), n - 1)
+                    carbs[row, t] += float(item.carbs_g or 0.0)
+                    continue
+                near = [m for m in meal_minutes if abs(m - at) <= MEAL_MATCH_MIN]
+                if not near:
+                    continue
+                meal = min(near, key=lambda m: abs(m - at))
+                grams = carbs[:, meal].copy()
+                carbs[:, meal] = 0.0
+                total = float(grams.sum())
+                if item.carbs_g is not None:
+                    grams = grams / total * item.carbs_g if total > 0 else grams
+                elif item.scale is not None:
+                    grams = grams * item.scale
+                if item.absorption is not None:
+                    grams = np.eye(3)[speed_row[item.absorption]] * float(grams.sum())
+                t = min(max(meal + item.shift_min, warmup_min), n - 1)
+                carbs[:, t] += grams
+                if item.shift_min:  # the meal's bolus moves with it
+                    for b in np.flatnonzero(
+                        bolus[max(meal - MEAL_BOLUS_MIN, lo) : meal + MEAL_BOLUS_MIN + 1]
+                    ):
+                        src = int(b) + max(meal - MEAL_BOLUS_MIN, lo)
+                        dst = min(max(src + item.shift_min, warmup_min), n - 1)
+                        units = bolus[src]
+                        bolus[src] = 0.0
+                        bolus[dst] += units
+            elif isinstance(item, BolusChange):
+                if item.add_u is not None and item.at is not None:
+                    bolus[min(lo + minute_of_day(item.at), n - 1)] += item.add_u
+                    continue
+                targets = meal_minutes
+                if item.at is not None:
+                    at = lo + minute_of_day(item.at)
+                    near = [m for m in meal_minutes if abs(m - at) <= MEAL_MATCH_MIN]
+                    targets = [min(near, key=lambda m: abs(m - at))] if near else []
+                for meal in targets:
+                    a = max(meal - MEAL_BOLUS_MIN, lo)
+                    for k in np.flatnonzero(bolus[a : meal + MEAL_BOLUS_MIN + 1]).tolist():
+                        src = a + k
+                        units = bolus[src] * (item.scale if item.scale is not None else 1.0)
+                        bolus[src] = 0.0
+                        dst = min(max(src + item.shift_min, warmup_min), n - 1)
+                        bolus[dst] += units
+            elif isinstance(item, BasalChange):
+                if item.from_time is None or item.to_time is None:
+                    basal[lo:hi] *= item.scale
+                else:
+                    t_from, t_to = minute_of_day(item.from_time), minute_of_day(item.to_time)
+                    minutes = np.arange(1440)
+                    inside = (
+                        (minutes >= t_from) & (minutes < t_to)
+                        if t_from < t_to
+                        else (minutes >= t_from) | (minutes < t_to)
+                    )
+                    span = basal[lo:hi]
+                    span[inside[: hi - lo]] *= item.scale
+            elif isinstance(item, ExerciseSession):
+                begin = lo + minute_of_day(item.at)
+                exercise[begin : min(begin + item.duration_min, n)] = item.heart_rate_reserve
+    return GlucoseInputs(inputs.start_ms, carbs, basal, bolus, exercise, inputs.body_mass_kg)
