@@ -205,12 +205,12 @@ def glucose_patient(patient: str, seed: int, days: int, steps: int) -> dict:
     data = gt.prepare(
         fit_inputs, cgm_ts, fit_run.cgm, warmup_min=WARMUP, basal_ref_u_min=facts["basal_u_min"]
     )
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     twin = gt.fit_map(data, seed=seed)
-    fit_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    fit_s, fit_cpu = time.perf_counter() - t0, time.process_time() - c0
+    t0, c0 = time.perf_counter(), time.process_time()
     twin = gt.sample_posterior(twin, data, steps=steps, seed=seed)
-    post_s = time.perf_counter() - t0
+    post_s, post_cpu = time.perf_counter() - t0, time.process_time() - c0
     pop = twin.model_copy(
         update={"params": {p: gt.PRIOR_MEDIAN[p] for p in gt.PARAMS}, "samples": []}
     )
@@ -226,7 +226,9 @@ def glucose_patient(patient: str, seed: int, days: int, steps: int) -> dict:
     out: dict = {
         "patient": patient,
         "fit_s": fit_s,
+        "fit_cpu_s": fit_cpu,
         "posterior_s": post_s,
+        "posterior_cpu_s": post_cpu,
         "truth_s": truth_s,
         "fit_rmse": twin.quality.rmse_mg_dl,
         "replay_rmse": float(np.sqrt(np.mean((rep.point - truth) ** 2))),
@@ -524,7 +526,11 @@ def main() -> None:
         "suggested": int(sum(row["opt_status"] == "suggested" for row in per)),
         "fit_s": float(np.median([row["fit_s"] for row in per])),
         "fit_s_max": float(np.max([row["fit_s"] for row in per])),
+        "fit_cpu_s": float(np.median([row["fit_cpu_s"] for row in per])),
+        "fit_cpu_s_max": float(np.max([row["fit_cpu_s"] for row in per])),
         "posterior_s": float(np.median([row["posterior_s"] for row in per])),
+        "posterior_cpu_s": float(np.median([row["posterior_cpu_s"] for row in per])),
+        "posterior_cpu_s_max": float(np.max([row["posterior_cpu_s"] for row in per])),
         "posterior_s_max": float(np.max([row["posterior_s"] for row in per])),
         "optimizer_s": float(np.median([row["opt_s"] for row in per])),
         **sp,

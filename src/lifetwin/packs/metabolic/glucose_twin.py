@@ -136,7 +136,9 @@ BOUNDS: dict[str, tuple[float, float]] = {
 }
 ABSORPTION: dict[str, float] = {"fast": 2.0, "normal": 1.0, "slow": 0.5}
 SAMPLE_MIN = 5
-N_EFF_FLOOR = float(__import__("os").environ.get("LIFETWIN_NEFF_FLOOR", "0.01"))
+# At least this share of the residuals counts as independent (chosen on the tuning cohort:
+# a floor of 0.1 narrowed the posterior and dropped the 90 % band's coverage to 0.75).
+N_EFF_FLOOR = 0.01
 
 
 class GlucoseTwinError(LifeTwinError):
