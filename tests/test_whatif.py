@@ -368,3 +368,88 @@ def test_whatif_on_a_real_store_with_consent_and_refusal_without(
     assert f"suggestion:{suggestion.id}" in removed
     with pytest.raises(capability.WhatIfError):
         capability.whatif(vault, parse_scenario(SCENARIO))
+
+
+def _person_with_sleep_spending_and_training(store: Store) -> Vault:
+    from lifetwin.core.model import Observation
+
+    vault = store.vault(store.add_person("Sam"))
+    rng = np.random.default_rng(7)
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    days = 84
+    stages: list[Observation | Event] = []
+    mood_ts, mood = [], []
+    spend_ts, spend = [], []
+    workouts: list[Observation | Event] = []
+    vo2_ts, vo2 = [], []
+    for d in range(days):
+        night = today - timedelta(days=days - d) + timedelta(hours=23)
+        hours = float(rng.uniform(5.5, 8.5))
+        stages.append(
+            Observation(
+                metric="sleep_stage",
+                value="light",
+                start=night,
+                end=night + timedelta(hours=hours),
+                source="test-watch",
+            )
+        )
+        evening = night + timedelta(hours=hours + 10)
+        mood_ts.append(int(evening.timestamp() * 1000))
+        mood.append(float(np.clip(0.25 * (hours - 7) + rng.normal(0, 0.1), -1, 1)))
+        spend_ts.append(int(evening.timestamp() * 1000))
+        spend.append(-float(rng.uniform(5, 60)))
+        if d % 2 == 0:
+            workouts.append(
+                Event(
+                    kind=EventKind.WORKOUT,
+                    start=evening - timedelta(hours=3),
+                    source="test-watch",
+                    details={"duration_min": 45.0, "avg_heart_rate_bpm": 140.0 + d % 10},
+                )
+            )
+        if d % 3 == 0:
+            vo2_ts.append(int(evening.timestamp() * 1000))
+            vo2.append(45.0 + 0.02 * d + float(rng.normal(0, 0.3)))
+    vault.write_records(stages + workouts)
+    for code, unit, ts, values in (
+        ("mood_valence", "dimensionless", mood_ts, mood),
+        ("transaction_amount", "EUR", spend_ts, spend),
+        ("vo2max", "mL/kg/min", vo2_ts, vo2),
+    ):
+        vault.write_columns(
+            code, "test-watch", None, unit, _cols(np.array(ts), np.array(values), 0)
+        )
+    return vault
+
+
+def test_sleep_spending_and_training_what_ifs_on_a_real_store(store: Store) -> None:
+    vault = _person_with_sleep_spending_and_training(store)
+    vault.grant(Scope.parse("all"), Purpose.SIMULATION)
+    scenario = parse_scenario(
+        {
+            "name": "more sleep, a budget, harder training",
+            "horizon_days": 14,
+            "interventions": [
+                {"kind": "sleep", "bedtime": "22:30", "wake": "06:30"},
+                {"kind": "spending", "daily_budget": 20},
+                {"kind": "training", "weekly_load_scale": 1.1},
+            ],
+        }
+    )
+    result = capability.whatif(vault, scenario)
+    (mood,) = [a for a in result.associations if a.outcome == "mood_valence"]
+    assert mood.label == "association, not cause"
+    assert mood.change > 0  # more sleep went with better mood on this person's days
+    (spending,) = result.projections
+    assert spending.difference < 0
+    assert result.training is not None
+    assert result.training.acwr_flag in ("steady", "spike", "drop", "unknown")
+    assert len(result.training.trajectories[0].times_ms) == 14
+    assert result.glucose is None
+    assert "association, not cause" in result.comparison
+    far = parse_scenario(
+        {"interventions": [{"kind": "sleep", "bedtime": "20:00", "wake": "07:00"}]}
+    )
+    with pytest.raises(capability.WhatIfError, match="outside the range you have lived"):
+        capability.whatif(vault, far)
