@@ -453,3 +453,20 @@ def test_sleep_spending_and_training_what_ifs_on_a_real_store(store: Store) -> N
     )
     with pytest.raises(capability.WhatIfError, match="outside the range you have lived"):
         capability.whatif(vault, far)
+
+
+def test_training_and_sleep_suggestions_keep_their_limits(store: Store) -> None:
+    vault = _person_with_sleep_spending_and_training(store)
+    vault.grant(Scope.parse("all"), Purpose.SIMULATION)
+    limits = optimize.Limits(weekly_load_change=0.05, bedtime_shift_min=20)
+    plan = capability.suggest(
+        vault, optimize.Goal(kind="performance", target=47.0, by_days=28), limits
+    )
+    assert plan.status == "suggested"
+    assert all(c.ok for c in plan.constraints)
+    ratios = plan.plan["weekly_load_ratio"]
+    assert isinstance(ratios, list)
+    assert max(ratios) <= 1.05 + 1e-9
+    sleep = capability.suggest(vault, optimize.Goal(kind="sleep", target=9.0), limits)
+    assert all(c.ok for c in sleep.constraints)
+    assert capability.stored_suggestion(vault, sleep.id)[0].summary == sleep.summary

@@ -209,9 +209,7 @@ class FitnessFatigueFit(BaseModel):
             )
             return self.performance_mean * (1 + pct / 100)
         s = np.array(self.samples)
-        out = np.empty((len(s), len(rel)))
-        for i, (p0, k1, k2, t1, t2) in enumerate(s):
-            out[i] = banister(rel, p0=p0, k1=k1, k2=k2, tau1=t1, tau2=t2)
+        out = s[:, :1] + s[:, 1:2] * impulse(rel, s[:, 3]) - s[:, 2:3] * impulse(rel, s[:, 4])
         return self.performance_mean * (1 + out / 100)
 
 

@@ -39,7 +39,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
-from lifetwin.packs.athletics.fitness_fatigue import FitnessFatigueFit, acwr
+from lifetwin.packs.athletics.fitness_fatigue import FitnessFatigueFit, acwr, impulse
 from lifetwin.packs.metabolic.glucose_twin import GlucoseInputs, GlucoseTwin, simulate_cgm
 
 F64 = npt.NDArray[np.float64]
@@ -431,16 +431,16 @@ def suggest_training_plan(
     def perf_at_end(ratios: F64) -> tuple[F64, F64]:
         loads = np.r_[past, _weekly_plan_loads(recent_week, ratios, weeks)]
         rel = loads / fit.load_mean
-        from lifetwin.packs.athletics.fitness_fatigue import banister
-
-        end = np.array([banister(rel, p0=a, k1=b, k2=c, tau1=d, tau2=e)[-1] for a, b, c, d, e in s])
+        fitness = impulse(rel, s[:, 3])[:, -1]
+        fatigue = impulse(rel, s[:, 4])[:, -1]
+        end = s[:, 0] + s[:, 1] * fitness - s[:, 2] * fatigue
         return fit.performance_mean * (1 + end / 100), loads
 
     usual_perf, _ = perf_at_end(np.ones(weeks))
     rng = np.random.default_rng(seed)
     best: tuple[float, F64, F64, F64] | None = None
     lo_ratio = 1 - 0.4  # a lighter week (taper or recovery) is always allowed
-    for k in range(300):
+    for k in range(120):
         ratios = (
             np.ones(weeks)
             if k == 0
