@@ -431,6 +431,28 @@ def fitness(n: int, seed: int) -> dict:
     }
 
 
+def _run_patient(item: tuple[str, int, int, int]) -> dict:
+    t0 = time.perf_counter()
+    row = glucose_patient(*item)
+    row["wall_s"] = time.perf_counter() - t0
+    return row
+
+
+def _say(row: dict) -> None:
+    cf = {k: np.mean([c[k] for c in row["cf"]]) for k in ("rmse", "rmse_pop", "tbr_err_pp")}
+    cov = np.mean([c["coverage"] for c in row["cf"]])
+    print(
+        f"{row['patient']}: fit {row['fit_s']:.1f}s post {row['posterior_s']:.1f}s | replay rmse "
+        f"{row['replay_rmse']:.1f} vs pop {row['replay_rmse_pop']:.1f} | cf rmse "
+        f"{cf['rmse']:.1f} vs pop {cf['rmse_pop']:.1f} "
+        f"tbr err {cf['tbr_err_pp']:.2f}pp cov {cov:.2f} | "
+        f"opt {row['opt_status']} TIR {row['tir_base']:.1f}->{row['tir_plan']:.1f} "
+        f"TBR {row['tbr_base']:.2f}->{row['tbr_plan']:.2f} <54 caused {row['below54_caused']} "
+        f"({row['wall_s']:.0f}s)",
+        flush=True,
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument(
@@ -443,6 +465,12 @@ def main() -> None:
     ap.add_argument("--tuning", action="store_true", help="run on the tuning cohort instead")
     ap.add_argument("--athletes", type=int, default=30)
     ap.add_argument("--steps", type=int, default=1500, help="MCMC steps per walker")
+    ap.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="patients run in parallel processes (times are per process)",
+    )
     args = ap.parse_args()
     cohort = TUNING if args.tuning else REPORTED
     if args.patients:
@@ -452,22 +480,20 @@ def main() -> None:
             else tuple(args.patients.split(","))
         )
     per = []
-    for patient in cohort:
-        t0 = time.perf_counter()
-        row = glucose_patient(patient, args.seed, args.days, args.steps)
-        per.append(row)
-        cf = {k: np.mean([c[k] for c in row["cf"]]) for k in ("rmse", "rmse_pop", "tbr_err_pp")}
-        cov = np.mean([c["coverage"] for c in row["cf"]])
-        print(
-            f"{patient}: fit {row['fit_s']:.1f}s post {row['posterior_s']:.1f}s | replay rmse "
-            f"{row['replay_rmse']:.1f} vs pop {row['replay_rmse_pop']:.1f} | cf rmse "
-            f"{cf['rmse']:.1f} vs pop {cf['rmse_pop']:.1f} "
-            f"tbr err {cf['tbr_err_pp']:.2f}pp cov {cov:.2f} | "
-            f"opt {row['opt_status']} TIR {row['tir_base']:.1f}->{row['tir_plan']:.1f} "
-            f"TBR {row['tbr_base']:.2f}->{row['tbr_plan']:.2f} <54 caused {row['below54_caused']} "
-            f"({time.perf_counter() - t0:.0f}s)",
-            flush=True,
-        )
+    work = [(patient, args.seed, args.days, args.steps) for patient in cohort]
+    if args.jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(args.jobs) as pool:
+            rows = pool.map(_run_patient, work)
+            for row in rows:
+                per.append(row)
+                _say(row)
+    else:
+        for item in work:
+            row = _run_patient(item)
+            per.append(row)
+            _say(row)
     cfs = [c for row in per for c in row["cf"]]
     rmse = np.array([c["rmse"] for c in cfs])
     rmse_pop = np.array([c["rmse_pop"] for c in cfs])
