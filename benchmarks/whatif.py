@@ -471,6 +471,9 @@ def main() -> None:
         default=1,
         help="patients run in parallel processes (times are per process)",
     )
+    ap.add_argument(
+        "--rows", default=None, help="also write the per-patient rows to this JSON file"
+    )
     args = ap.parse_args()
     cohort = TUNING if args.tuning else REPORTED
     if args.patients:
@@ -494,6 +497,8 @@ def main() -> None:
             row = _run_patient(item)
             per.append(row)
             _say(row)
+    if args.rows:
+        Path(args.rows).write_text(json.dumps(per, default=str))
     cfs = [c for row in per for c in row["cf"]]
     rmse = np.array([c["rmse"] for c in cfs])
     rmse_pop = np.array([c["rmse_pop"] for c in cfs])
@@ -532,6 +537,7 @@ def main() -> None:
         "counterfactual_rmse_pop": float(rmse_pop.mean()),
         "counterfactual_rmse_ratio": float(rmse.mean() / rmse_pop.mean()),
         "tbr_error_pp": float(np.mean([c["tbr_err_pp"] for c in cfs])),
+        "tbr_error_pp_median": float(np.median([c["tbr_err_pp"] for c in cfs])),
         "tbr_error_pop_pp": float(np.mean([c["tbr_err_pop_pp"] for c in cfs])),
         "tbr_error_point_pp": float(np.mean([c["tbr_err_point_pp"] for c in cfs])),
         "tbr_error_median_pp": float(np.mean([c["tbr_err_median_pp"] for c in cfs])),
