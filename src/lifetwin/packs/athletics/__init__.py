@@ -1,0 +1,1 @@
+"""Athletics pack: training load and the fitness–fatigue model."""

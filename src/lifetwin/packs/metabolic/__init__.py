@@ -1,0 +1,1 @@
+"""Metabolic pack: the personal glucose–insulin–meal twin."""
