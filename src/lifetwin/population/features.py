@@ -66,13 +66,15 @@ def read_daily(
     since: datetime | None = None,
     until: datetime | None = None,
     metrics: tuple[str, ...] = COHORT_METRICS,
+    purpose: Purpose = Purpose.RESEARCH,
 ) -> DailyTable:
-    """The person's daily summaries that ``research`` for ``study`` may see now."""
+    """The person's daily summaries that ``purpose`` (default research) for ``study``
+    as recipient may see now."""
     per_metric: dict[str, dict[int, float]] = {}
     lineage: Lineage | None = None
     for code in metrics:
         series = vault.read_series(
-            code, purpose=Purpose.RESEARCH, recipient=study, since=since, until=until
+            code, purpose=purpose, recipient=study, since=since, until=until
         )
         lineage = series.lineage if lineage is None else lineage.merge(series.lineage)
         # a day's summary: sleep ends that morning, the others fall within the day
