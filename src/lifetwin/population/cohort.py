@@ -75,10 +75,10 @@ def simulate_days(rng: np.random.Generator, age: int, sex: str, days: int) -> di
     activity = (np.log(steps / base_steps)) * 20.0
     sleep[1:] = base_sleep - 25.0 * strain[:-1] + activity[:-1] + rng.normal(0, 30, days - 1)
     return {
-        "resting_heart_rate": np.round(rhr, 1),
-        "hrv_rmssd": np.round(hrv, 1),
-        "steps": np.round(steps),
-        "sleep_duration": np.round(np.clip(sleep, 120, 720)),
+        "resting_heart_rate": np.asarray(np.round(rhr, 1), dtype=np.float64),
+        "hrv_rmssd": np.asarray(np.round(hrv, 1), dtype=np.float64),
+        "steps": np.asarray(np.round(steps), dtype=np.float64),
+        "sleep_duration": np.asarray(np.round(np.clip(sleep, 120, 720)), dtype=np.float64),
     }
 
 

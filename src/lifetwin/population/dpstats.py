@@ -56,7 +56,7 @@ def dp_mean(
     if epsilon <= 0:
         raise PopulationError("A DP release needs ε > 0.")
     domain, distance = _vector_space(lo, hi)
-    summed = (domain, distance) >> dp.t.then_clamp((lo, hi)) >> dp.t.then_sum()
+    summed = (domain, distance) >> dp.t.then_clamp((lo, hi)) >> dp.t.then_sum()  # type: ignore[no-untyped-call]
     counted = (domain, distance) >> dp.t.then_count()
     # each half of the budget; the scales come from OpenDP's own privacy maps, which
     # include the floating-point error of the sum
@@ -69,7 +69,7 @@ def dp_mean(
     both = dp.c.make_composition(
         [summed >> dp.m.then_laplace(sum_scale), counted >> dp.m.then_laplace(count_scale)]
     )
-    assert both.map(1) <= epsilon + 1e-9
+    assert both.map(1) <= epsilon + 1e-9  # type: ignore[no-untyped-call]
     total, count = both([float(v) for v in np.asarray(values, dtype=np.float64)])
     n = max(float(count), 1.0)
     return float(np.clip(float(total) / n, lo, hi)), float(count)
@@ -95,11 +95,11 @@ def dp_quantiles(
     share = epsilon / len(alphas)
     for alpha in alphas:
         score = (domain, distance) >> dp.t.then_quantile_score_candidates(candidates, alpha)
-        scale = dp.binary_search_param(
-            lambda s, sc=score: sc >> dp.m.then_noisy_max(dp.max_divergence(), s, negate=True),
-            d_in=1,
-            d_out=share,
-        )
+
+        def chain(s: float, sc: Any = score) -> Any:
+            return sc >> dp.m.then_noisy_max(dp.max_divergence(), s, negate=True)
+
+        scale = dp.binary_search_param(chain, d_in=1, d_out=share)
         # the best candidate has the lowest score
         chosen = (score >> dp.m.then_noisy_max(dp.max_divergence(), scale, negate=True))(data)
         out.append(candidates[int(chosen)])

@@ -73,9 +73,7 @@ def read_daily(
     per_metric: dict[str, dict[int, float]] = {}
     lineage: Lineage | None = None
     for code in metrics:
-        series = vault.read_series(
-            code, purpose=purpose, recipient=study, since=since, until=until
-        )
+        series = vault.read_series(code, purpose=purpose, recipient=study, since=since, until=until)
         lineage = series.lineage if lineage is None else lineage.merge(series.lineage)
         # a day's summary: sleep ends that morning, the others fall within the day
         day = np.floor(series.ts_ms / DAY_MS + 2 / 24).astype(np.int64)

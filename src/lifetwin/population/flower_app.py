@@ -55,6 +55,7 @@ from flwr.server.strategy import DifferentialPrivacyClientSideFixedClipping, Fed
 from flwr.server.workflow import DefaultWorkflow, SecAggPlusWorkflow
 from flwr.serverapp import ServerApp
 
+from lifetwin.population.features import FEATURES
 from lifetwin.population.federated import (
     FederatedConfig,
     FederatedReport,
@@ -65,7 +66,6 @@ from lifetwin.population.federated import (
     shard_update,
     vault_update,
 )
-from lifetwin.population.features import FEATURES
 from lifetwin.services.home import open_home
 from lifetwin.store.vault import Store
 

@@ -40,7 +40,9 @@ class PersonKeys:
 
     def __init__(self) -> None:
         ctx = ts.context(
-            ts.SCHEME_TYPE.CKKS, poly_modulus_degree=POLY_MODULUS, coeff_mod_bit_sizes=list(COEFF_BITS)
+            ts.SCHEME_TYPE.CKKS,
+            poly_modulus_degree=POLY_MODULUS,
+            coeff_mod_bit_sizes=list(COEFF_BITS),
         )
         ctx.global_scale = 2**SCALE_BITS
         ctx.generate_galois_keys()  # the scorer's dot product rotates the ciphertext

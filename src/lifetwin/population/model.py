@@ -13,11 +13,11 @@ F64 = npt.NDArray[np.float64]
 
 
 def init_weights(n_features: int) -> F64:
-    return np.zeros(n_features + 1)
+    return np.zeros(n_features + 1, dtype=np.float64)
 
 
 def logits(weights: F64, x: F64) -> F64:
-    return x @ weights[:-1] + weights[-1]
+    return np.asarray(x @ weights[:-1] + weights[-1], dtype=np.float64)
 
 
 def predict_proba(weights: F64, x: F64) -> F64:

@@ -149,7 +149,14 @@ def simulate_federated(
         env = _child_env(job, workdir / "trace")
         env["FLWR_HOME"] = str(workdir / "flwr")
         done = subprocess.run(
-            [str(python), "-m", "lifetwin.population.flower_app", "simulate", str(job), str(workers)],
+            [
+                str(python),
+                "-m",
+                "lifetwin.population.flower_app",
+                "simulate",
+                str(job),
+                str(workers),
+            ],
             env=env,
             capture_output=True,
             text=True,
@@ -287,7 +294,9 @@ def _wait_for_port(port: int, timeout_s: float, proc: subprocess.Popen[bytes], l
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 return
         time.sleep(0.2)
-    raise PopulationError(f"The Flower SuperLink did not listen on port {port} in {timeout_s:.0f} s.")
+    raise PopulationError(
+        f"The Flower SuperLink did not listen on port {port} in {timeout_s:.0f} s."
+    )
 
 
 @contextlib.contextmanager

@@ -69,7 +69,8 @@ class Column:
         if self.categories:
             return [self.categories[int(c)] for c in codes]
         width = (self.hi - self.lo) / self.bins
-        return (self.lo + (codes + rng.random(len(codes))) * width).round(1).tolist()
+        spread = (self.lo + (codes + rng.random(len(codes))) * width).round(1)
+        return [float(v) for v in spread]
 
 
 AGE_BANDS = ("20-29", "30-39", "40-49", "50-59", "60-69", "70-80")
@@ -114,7 +115,7 @@ def approx_epsilon(rho: float, delta: float) -> float:
     space = dp.atom_domain(T=float, nan=False), dp.absolute_distance(T=float)
     scale = 1.0 / math.sqrt(2 * rho)  # ρ = Δ² / (2 σ²) with Δ = 1
     meas = dp.c.make_zCDP_to_approxDP(dp.m.make_gaussian(*space, scale=scale))
-    return float(meas.map(1.0).epsilon(delta))
+    return float(meas.map(1.0).epsilon(delta))  # type: ignore[no-untyped-call]
 
 
 def _gaussian_counts(counts: I64, rho: float) -> F64:
@@ -155,7 +156,7 @@ def _marginal(codes: I64, columns: Sequence[int], sizes: Sequence[int]) -> I64:
 
 def _clean(noisy: F64) -> F64:
     p = np.maximum(noisy, 0.0) + 1e-3
-    return p / p.sum()
+    return np.asarray(p / p.sum(), dtype=np.float64)
 
 
 class SyntheticCohort(BaseModel):
@@ -209,8 +210,9 @@ def mst_synthesize(
         tree.append(pick)
         parent[find(pick[0])] = find(pick[1])
     tables = {
-        (i, j): _gaussian_counts(_marginal(codes, [i, j], [sizes[i], sizes[j]]), r3 / (d - 1))
-        .reshape(sizes[i], sizes[j])
+        (i, j): _gaussian_counts(
+            _marginal(codes, [i, j], [sizes[i], sizes[j]]), r3 / (d - 1)
+        ).reshape(sizes[i], sizes[j])
         for i, j in tree
     }
     # each column's 1-way marginal: the direct measurement and the sums of its tree
