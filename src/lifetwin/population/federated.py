@@ -69,7 +69,7 @@ def check_secure_aggregation(num_shares: int, reconstruction_threshold: int) -> 
     >>> try:
     ...     check_secure_aggregation(4, 2)
     ... except SecureAggregationError as e:
-    ...     print(str(e)[:48])
+    ...     print(str(e)[:49])
     SecAgg+ needs an odd number of key shares (got 4)
     """
     if isinstance(num_shares, bool) or not isinstance(num_shares, int):

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 from pydantic import BaseModel
 
 from lifetwin.services.home import open_home
@@ -56,6 +57,16 @@ class StepRun(BaseModel):
     shards: int
     results: int
     seconds: float
+
+
+def daily_means_step(vault: Vault, study: str) -> dict[str, float] | None:
+    """A ready-made step: the person's mean of each cohort metric research may see."""
+    from lifetwin.population.features import read_daily
+
+    table = read_daily(vault, study)
+    if not len(table):
+        return None
+    return {code: float(np.nanmean(values)) for code, values in table.values.items()}
 
 
 def ray_address_from_settings() -> str | None:
