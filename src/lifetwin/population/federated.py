@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
@@ -43,6 +44,7 @@ class FederatedConfig(BaseModel):
     reconstruction_threshold: int = 2
     min_train_nodes: int = Field(default=2, ge=2)
     secure_aggregation: bool = True
+    until: datetime | None = None  # train on days before this moment only
 
     @model_validator(mode="after")
     def _secagg(self) -> FederatedConfig:
@@ -113,7 +115,7 @@ def vault_update(
     """
     zero = VaultUpdate(np.zeros_like(weights), contributed=False, examples=0)
     if examples is None:
-        examples = person_examples(vault, config.study)
+        examples = person_examples(vault, config.study, config.until)
     x, y = examples
     if not len(y):
         return zero
@@ -131,9 +133,9 @@ def vault_update(
     return VaultUpdate(clip_update(trained - weights, config.clipping_norm), True, len(y))
 
 
-def person_examples(vault: Vault, study: str) -> tuple[F64, F64]:
+def person_examples(vault: Vault, study: str, until: datetime | None = None) -> tuple[F64, F64]:
     """The person's training examples as research for ``study`` may see them now."""
-    return sleep_examples(read_daily(vault, study))
+    return sleep_examples(read_daily(vault, study, until=until))
 
 
 def shard_update(updates: list[VaultUpdate], n_features: int = len(FEATURES)) -> F64:

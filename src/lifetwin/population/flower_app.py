@@ -128,7 +128,7 @@ class VaultShardClient(NumPyClient):  # type: ignore[misc]
             vault = store.vault(found[0], actor=f"study:{settings.study}")
             key = (settings.run_id, person_id)
             if key not in _examples_cache:
-                _examples_cache[key] = person_examples(vault, settings.study)
+                _examples_cache[key] = person_examples(vault, settings.study, settings.until)
             updates.append(vault_update(vault, weights, settings, _examples_cache[key]))
         new = weights + shard_update(updates, len(weights) - 1)
         # Every node weighs the same, so one vault's influence on the mean is at most
