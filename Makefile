@@ -52,7 +52,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
-types: $(STAMP)
+types: $(POP_STAMP)
 	$(BIN)/mypy
 
 unit: $(POP_STAMP) $(FLOWER_STAMP)
