@@ -34,6 +34,7 @@ import numpy as np
 from lifetwin.population.budget import load_budget, set_budget_limit
 from lifetwin.population.cohort import make_cohort, simulate_days
 from lifetwin.population.dpstats import dp_mean, population_statistic
+from lifetwin.population.fairness import FairnessGate, audit_classifier, audit_errors
 from lifetwin.population.features import read_daily, sleep_examples
 from lifetwin.population.federated import FederatedConfig
 from lifetwin.population.he_scoring import PersonKeys, score_encrypted
@@ -58,19 +59,35 @@ def pooled_examples(home: Path, study: str, cutoff: datetime) -> tuple[np.ndarra
     """Benchmark only: every consenting twin's examples; training sees the days before
     ``cutoff`` (as the federated run does), the test is the last week after it."""
     store = open_home(home)
-    xs, ys, xt, yt = [], [], [], []
+    xs, ys, xt, yt, groups, sleep_true, sleep_pred = [], [], [], [], [], [], []
     for person in store.persons():
         vault = store.vault(person, actor="benchmark")
         x, y = sleep_examples(read_daily(vault, study, until=cutoff))
-        x_all, y_all = sleep_examples(read_daily(vault, study))
+        table = read_daily(vault, study)
+        x_all, y_all = sleep_examples(table)
         if not len(y):
             continue
         xs.append(x)
         ys.append(y)
         xt.append(x_all[-TEST_DAYS:])
         yt.append(y_all[-TEST_DAYS:])
+        assert table.age is not None
+        groups += [(str(table.sex), age_band(table.age))] * TEST_DAYS
+        # a personal model: tonight's sleep forecast is the person's last-7-nights mean
+        sleep = table.values["sleep_duration"]
+        for d in range(len(sleep) - TEST_DAYS, len(sleep)):
+            sleep_true.append(sleep[d])
+            sleep_pred.append(np.nanmean(sleep[d - 7 : d]))
     store.close()
-    return np.vstack(xs), np.concatenate(ys), np.vstack(xt), np.concatenate(yt)
+    return (
+        np.vstack(xs),
+        np.concatenate(ys),
+        np.vstack(xt),
+        np.concatenate(yt),
+        groups,
+        np.array(sleep_true),
+        np.array(sleep_pred),
+    )
 
 
 def light_rows(n: int, seed: int) -> list[list[object]]:
@@ -112,7 +129,9 @@ def main() -> None:
         print(f"cohort of {args.twins} built in {out['build_s']} s", file=sys.stderr)
 
         # -- federated (the vault side trains on all but the last week: see features) --
-        x_train, y_train, x_test, y_test = pooled_examples(home, study, cutoff)
+        x_train, y_train, x_test, y_test, groups, sleep_true, sleep_pred = pooled_examples(
+            home, study, cutoff
+        )
         central = train_central(x_train, y_train)
         out["central_auc"] = round(roc_auc(y_test, predict_proba(central, x_test)), 4)
         config = FederatedConfig(
@@ -144,6 +163,30 @@ def main() -> None:
             "num_shares": report.num_shares,
         }
         print(f"FL {out['fl_auc']} vs central {out['central_auc']}", file=sys.stderr)
+
+        # -- fairness: the federated model, and a personal model's error --
+        attributes = {"sex": [g[0] for g in groups], "age_band": [g[1] for g in groups]}
+        audit = FairnessGate().check(
+            audit_classifier("fl-sleep", y_test, predict_proba(weights, x_test), attributes)
+        )
+        auc = audit.metric("auc")
+        out |= {
+            "fl_fair_passed": audit.passed,
+            "fl_fair_auc_difference": round(auc.difference, 4),
+            "fl_fair_auc_ratio": round(auc.ratio, 4),
+            "fl_fair_groups": len(audit.groups),
+            "fl_fair_reasons": audit.reasons,
+        }
+        personal = FairnessGate(max_difference={"mae": 15.0}, min_ratio={}).check(
+            audit_errors("sleep-baseline", sleep_true, sleep_pred, attributes)
+        )
+        mae = personal.metric("mae")
+        out |= {
+            "personal_mae_min": round(mae.overall, 1),
+            "personal_mae_difference_min": round(mae.difference, 1),
+            "personal_mae_ratio": round(mae.ratio, 3),
+            "personal_fair_passed": personal.passed,
+        }
 
         # -- DP statistics: exact refusals on the store, accuracy on 10,000 twins --
         store = open_home(home)
