@@ -46,6 +46,7 @@ from flwr.common import (
     Parameters,
     Scalar,
     ndarrays_to_parameters,
+    parameters_to_ndarrays,
 )
 from flwr.common.serde import recorddict_to_proto
 from flwr.server import Grid, LegacyContext, ServerConfig
@@ -292,8 +293,6 @@ def _server_main(grid: Grid, context: Context) -> None:
     ]
     weights: list[float] = []
     if recorder.final is not None:
-        from flwr.common import parameters_to_ndarrays
-
         weights = [float(w) for w in parameters_to_ndarrays(recorder.final)[0]]
     aggregated = sum(1 for r in per_round if r.aggregated)
     report = FederatedReport(

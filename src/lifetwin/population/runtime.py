@@ -21,6 +21,7 @@ not aggregate (``FederatedReport.require_all_rounds``).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -97,8 +98,6 @@ def _write_job(
         "mode": mode,
         "report": str(report),
     }
-    import json
-
     job.write_text(json.dumps(payload), encoding="utf-8")
     (workdir / "trace").mkdir(exist_ok=True)
     return job, report
