@@ -8,6 +8,7 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -244,3 +245,26 @@ def serve() -> Iterator[Callable[..., Served]]:
     yield start
     for made in started:
         made.stop()
+
+
+# -- population research ----------------------------------------------------------------
+@pytest.fixture(scope="session")
+def flower_runtime() -> Path:
+    """The Flower/SDMetrics runtime venv (.venv-flower); CI builds it and must not skip."""
+    from lifetwin.population.errors import RuntimeMissingError
+    from lifetwin.population.runtime import flower_python
+
+    try:
+        return flower_python()
+    except RuntimeMissingError as exc:
+        if os.environ.get("LIFETWIN_REQUIRE_FLOWER"):
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def twin_cohort(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """40 synthetic twins in a real SQLite home (36 or so grant research for the study)."""
+    from lifetwin.population.cohort import make_cohort
+
+    return make_cohort(tmp_path_factory.mktemp("cohort") / "home", 40, seed=3)
