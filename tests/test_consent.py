@@ -87,7 +87,7 @@ def test_no_read_can_be_made_without_a_purpose(store: Store) -> None:
         assert parameter.default is inspect.Parameter.empty
     with pytest.raises(TypeError):
         vault.read_series("heart_rate")  # type: ignore[call-arg]
-    with pytest.raises(ValueError, match="is not a valid Purpose"):
+    with pytest.raises(ValueError, match="is not a purpose"):
         vault.read_series("heart_rate", purpose="whatever")  # type: ignore[arg-type]
     public_readers = [
         n for n, f in inspect.getmembers(Vault, inspect.isfunction) if n.startswith("read")

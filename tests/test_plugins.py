@@ -11,10 +11,11 @@ from typing import ClassVar
 import pytest
 
 from lifetwin.core.model import Observation
+from lifetwin.packs.registry import plugin_manager, refresh
 from lifetwin.privacy.consent import Purpose
 from lifetwin.services.importer import import_file
 from lifetwin.sources.base import Connector, Cursor, Item, ReadOptions, hookimpl
-from lifetwin.sources.registry import connectors, plugin_manager
+from lifetwin.sources.registry import connectors
 from lifetwin.store.vault import Store
 
 SELF = Purpose.SELF_ACCESS
@@ -57,9 +58,11 @@ def plugin() -> Iterator[None]:
     manager = plugin_manager()
     registered = Plugin()
     manager.register(registered, name="test-step-counter")
+    refresh()
     StepCounterConnector.seen_cursors.clear()
     yield
     manager.unregister(registered)
+    refresh()
 
 
 def test_builtin_connectors_come_through_the_hook() -> None:

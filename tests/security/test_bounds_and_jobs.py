@@ -54,24 +54,32 @@ def _home_with_ana(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     return home, env
 
 
+# The import runs as the child of a small Python process that reports the child's peak
+# resident memory: measured from pytest itself, a forked child's peak would include the
+# pages it shared with this (large) test process before its exec.
+_PEAK = """
+import os, resource, subprocess, sys
+done = subprocess.run(sys.argv[2:])
+with open(sys.argv[1], "w") as out:
+    out.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+sys.exit(done.returncode)
+"""
+
+
 def _import_peak_mb(
     home: Path, path: Path, fmt: str
 ) -> tuple[float, subprocess.CompletedProcess[str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIFETWIN_")}
     env["LIFETWIN_HOME"] = str(home)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "lifetwin", "import", str(path), "-p", "Ana", "--format", fmt],
+    peak_file = home.parent / "peak.txt"
+    command = ["import", str(path), "-p", "Ana", "--format", fmt]
+    done = subprocess.run(
+        [sys.executable, "-c", _PEAK, str(peak_file), sys.executable, "-m", "lifetwin", *command],
         env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        capture_output=True,
         text=True,
     )
-    _pid, status, usage = os.wait4(process.pid, 0)
-    stdout, stderr = process.stdout.read(), process.stderr.read()  # type: ignore[union-attr]
-    done = subprocess.CompletedProcess(
-        process.args, os.waitstatus_to_exitcode(status), stdout, stderr
-    )
-    return usage.ru_maxrss / 1024, done  # kilobytes on Linux
+    return int(peak_file.read_text()) / 1024, done  # kilobytes on Linux
 
 
 @pytest.mark.slow

@@ -221,7 +221,9 @@ def create_app(
     *,
     close_store: bool = False,
 ) -> FastAPI:
-    from lifetwin.api import dashboard, nightscout, v1
+    from lifetwin.api import dashboard, nightscout
+    from lifetwin.api.routes import admin, auth, data, live, privacy, twin
+    from lifetwin.packs.registry import registry
 
     service = Service(store, settings, home=home)
 
@@ -281,8 +283,11 @@ def create_app(
     def health() -> dict[str, object]:
         return {"status": "ok", "version": __version__, "backend": store.backend.name}
 
-    app.include_router(v1.router)
+    for module in (auth, admin, data, twin, privacy, live):
+        app.include_router(module.router)
     app.include_router(nightscout.router)
+    for router in registry().routers:  # the packs' own routes
+        app.include_router(router)
     app.include_router(dashboard.router)
     app.add_middleware(BodyLimit, settings=service.settings)
     app.add_middleware(SecurityHeaders)

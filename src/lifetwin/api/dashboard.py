@@ -21,13 +21,15 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.datastructures import UploadFile
 
 from lifetwin.api import views
+from lifetwin.api.deps import context, service
+from lifetwin.api.routes.auth import login, set_session_cookie
 from lifetwin.api.security import SESSION_COOKIE, ApiError, Principal
 from lifetwin.api.service import Service
-from lifetwin.api.v1 import login, service, set_session_cookie
 from lifetwin.capabilities.cgm_report import RANGES
 from lifetwin.capabilities.twin_state import TwinState, refresh_twin
-from lifetwin.core.vocabulary import Domain
-from lifetwin.privacy.consent import Purpose, Scope, ScopeKind
+from lifetwin.core.errors import LifeTwinError
+from lifetwin.operations import privacy as ops_privacy
+from lifetwin.privacy.consent import Purpose
 from lifetwin.services.accounts import Role
 from lifetwin.store.vault import Person
 
@@ -36,14 +38,6 @@ env = Environment(loader=PackageLoader("lifetwin.api", "templates"), autoescape=
 env.filters["unit"] = lambda unit: "" if unit in ("dimensionless", "count", "") else unit
 LOGIN_CSRF = "lifetwin_login_csrf"
 STATIC = {"lifetwin.css": "text/css", "lifetwin.js": "text/javascript"}
-CONSENT_PURPOSES = (
-    Purpose.TWIN_CORE,
-    Purpose.FORECASTING,
-    Purpose.SIMULATION,
-    Purpose.RECOMMENDATIONS,
-    Purpose.RESEARCH,
-    Purpose.PRODUCT_IMPROVEMENT,
-)
 
 Svc = Annotated[Service, Depends(service)]
 
@@ -577,27 +571,12 @@ def privacy_page(
     person_id: str, request: Request, svc: Svc, who: Viewer, flash: str | None = None
 ) -> HTMLResponse:
     person = own(svc, who, person_id)
-    now = datetime.now(UTC)
     from lifetwin.services.audit_view import actor_labels
 
-    vault = svc.gate.vault(who, person)
-    ledger = vault.consents()
-    entries = vault.audit_entries()[-60:]
+    ctx = context(svc, who, person, Purpose.SELF_ACCESS)
+    matrix = ops_privacy.category_matrix(ctx)
+    entries = ctx.vault().audit_entries()[-60:]
     labels = actor_labels(svc.store, svc.gate.accounts)
-    active: set[tuple[str, str]] = set()
-    other: list[str] = []
-    for g in ledger.grants:
-        if not g.active(now):
-            continue
-        if g.scope.kind is ScopeKind.DOMAIN and g.recipient is None:
-            active.add((g.scope.value, g.purpose.value))
-        elif g.scope.kind is ScopeKind.ALL and g.recipient is None:
-            active.update((d.value, g.purpose.value) for d in Domain)
-            other.append(f"all data for {g.purpose.value}")
-        else:
-            other.append(
-                f"{g.scope} for {g.purpose.value}" + (f" with {g.recipient}" if g.recipient else "")
-            )
     return page(
         request,
         "privacy.html",
@@ -606,10 +585,10 @@ def privacy_page(
         who=who,
         person=person,
         flash=flash,
-        categories=[d.value for d in Domain],
-        purposes=[p.value for p in CONSENT_PURPOSES],
-        active=active,
-        other_grants=other,
+        categories=matrix.categories,
+        purposes=matrix.purposes,
+        active=set(matrix.allowed),
+        other_grants=matrix.other_grants,
         log=[_plain(e, labels) for e in reversed(entries)],
     )
 
@@ -651,44 +630,14 @@ async def consent_submit(person_id: str, request: Request, svc: Svc, who: Viewer
     category, purpose_name, action = (
         str(form.get(k) or "") for k in ("category", "purpose", "action")
     )
-    if category not in {d.value for d in Domain} or purpose_name not in {
-        p.value for p in CONSENT_PURPOSES
-    }:
-        raise ApiError(422, "That is not a data category and purpose of this page.")
-    purpose = Purpose(purpose_name)
-    now = datetime.now(UTC)
-    vault = svc.gate.vault(who, person)
-    if action == "grant":
-        vault.grant(Scope(kind=ScopeKind.DOMAIN, value=category), purpose, granted_by="self")
-        message = f"{category} may now be used for {purpose.value.replace('_', ' ')}."
-    elif action == "revoke":
-        ledger = vault.consents()
-        covering = [
-            g
-            for g in ledger.grants
-            if g.active(now)
-            and g.purpose is purpose
-            and g.recipient is None
-            and (
-                g.scope.kind is ScopeKind.ALL
-                or (g.scope.kind is ScopeKind.DOMAIN and g.scope.value == category)
-            )
-        ]
-        removed: list[str] = []
-        for g in covering:
-            removed += vault.revoke(g.id)
-            if g.scope.kind is ScopeKind.ALL:  # keep the other categories as they were
-                for d in Domain:
-                    if d.value != category:
-                        vault.grant(
-                            Scope(kind=ScopeKind.DOMAIN, value=d.value),
-                            purpose,
-                            granted_by="self",
-                        )
-        message = f"{category} is no longer used for {purpose.value.replace('_', ' ')}"
-        message += f"; removed {len(removed)} results computed from it." if removed else "."
-    else:
+    if action not in ("grant", "revoke"):
         raise ApiError(422, "The action must be grant or revoke.")
+    ctx = context(svc, who, person, Purpose.SELF_ACCESS)
+    try:
+        change = ops_privacy.set_category(ctx, category, purpose_name, action == "grant")
+    except LifeTwinError as exc:
+        raise ApiError(422, str(exc)) from None
+    message = change.message
     svc.changed(person.id)
     return RedirectResponse(f"/p/{person.id}/privacy?flash={message}", status_code=303)
 

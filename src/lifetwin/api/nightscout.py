@@ -27,9 +27,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from lifetwin import __version__
+from lifetwin.api.deps import reply, scope, service
 from lifetwin.api.security import ApiError, Principal
 from lifetwin.api.service import Service
-from lifetwin.api.v1 import reply, scope, service
 from lifetwin.core import jsonsafe
 from lifetwin.core.model import Event, Problem
 from lifetwin.privacy.consent import Purpose

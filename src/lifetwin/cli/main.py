@@ -17,7 +17,8 @@ from rich.table import Table
 from lifetwin import __version__
 from lifetwin.core.errors import LifeTwinError, MappingError
 from lifetwin.core.model import Observation
-from lifetwin.core.vocabulary import METRICS, metric
+from lifetwin.core.vocabulary import metric
+from lifetwin.core.vocabulary import metrics as all_metrics
 from lifetwin.privacy.consent import Purpose, Scope
 from lifetwin.services import home as homes
 from lifetwin.services.importer import BATCH_SIZE, ImportSummary
@@ -431,7 +432,7 @@ def quarantine(person: Annotated[str, typer.Argument(help="Name or id of the per
 def metrics() -> None:
     """List the metric vocabulary: codes, units, ranges and their standard names."""
     table = Table("code", "unit", "range", "kind", "HealthKit / Health Connect / OMH / LOINC")
-    for m in METRICS:
+    for m in all_metrics():
         span = f"{m.minimum:g} to {m.maximum:g}" if m.minimum is not None else ""
         names = " ".join(x for x in (m.healthkit, m.health_connect, m.openmhealth, m.loinc) if x)
         table.add_row(m.code, m.unit, span, m.kind.value, names)

@@ -17,22 +17,53 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from lifetwin.core.errors import LifeTwinError
-from lifetwin.core.vocabulary import Domain, metric
+from lifetwin.core.names import RegisteredName
+from lifetwin.core.vocabulary import domain_names, metric
 
 
-class Purpose(StrEnum):
-    TWIN_CORE = "twin_core"  # baselines, state, the person's own twin
-    FORECASTING = "forecasting"  # health forecasts and alerts
-    SIMULATION = "simulation"  # what-if scenarios
-    RECOMMENDATIONS = "recommendations"
-    SHARING = "sharing"  # with a named recipient (clinician, coach, app)
-    RESEARCH = "research"  # population research (aggregates only leave the vault)
-    PRODUCT_IMPROVEMENT = "product_improvement"
-    SELF_ACCESS = "self_access"  # the person's own view, export and report: always allowed
+class Purpose(RegisteredName):
+    """What data may be used for. The core's purposes are below; a pack may add its own
+    (``lifetwin_purposes``)."""
+
+    _kind = "purpose"
+
+    TWIN_CORE: ClassVar[Purpose]  # baselines, state, the person's own twin
+    FORECASTING: ClassVar[Purpose]  # health forecasts and alerts
+    SIMULATION: ClassVar[Purpose]  # what-if scenarios
+    RECOMMENDATIONS: ClassVar[Purpose]
+    SHARING: ClassVar[Purpose]  # with a named recipient (clinician, coach, app)
+    RESEARCH: ClassVar[Purpose]  # population research (aggregates only leave the vault)
+    PRODUCT_IMPROVEMENT: ClassVar[Purpose]
+    SELF_ACCESS: ClassVar[Purpose]  # the person's own view, export and report: always allowed
+
+
+CORE_PURPOSES = (
+    "twin_core",
+    "forecasting",
+    "simulation",
+    "recommendations",
+    "sharing",
+    "research",
+    "product_improvement",
+    "self_access",
+)
+for _name in CORE_PURPOSES:
+    setattr(Purpose, _name.upper(), Purpose.define(_name))
+
+
+def _load_pack_purposes() -> None:
+    from lifetwin.packs.registry import registry
+
+    for name in registry().purposes:
+        Purpose.define(name)
+
+
+Purpose._loader = _load_pack_purposes
 
 
 class ScopeKind(StrEnum):
@@ -42,20 +73,12 @@ class ScopeKind(StrEnum):
     SOURCE = "source"
 
 
-# The data category of the event kinds that clearly belong to one, so that a domain
-# grant ("domain:finance") covers those events too (transactions are finance data).
-# Medical-record events (conditions, encounters, ...) belong to no domain: only an
-# ``all`` or a ``source:`` grant covers them.
-EVENT_DOMAINS: dict[str, str] = {
-    "meal": Domain.NUTRITION.value,
-    "insulin": Domain.METABOLIC.value,
-    "workout": Domain.ACTIVITY.value,
-    "purchase": Domain.FINANCE.value,
-    "transaction": Domain.FINANCE.value,
-    "content_viewed": Domain.MEDIA.value,
-    "lesson_attempted": Domain.LEARNING.value,
-    "journal_note": Domain.MOOD.value,
-}
+def event_domain(kind: str) -> str | None:
+    """The data category of an event kind, as the pack that owns it says (meals are
+    nutrition, transactions finance), so a category grant covers those events too."""
+    from lifetwin.packs.registry import registry
+
+    return registry().event_domains.get(kind)
 
 
 class ConsentError(LifeTwinError):
@@ -85,8 +108,8 @@ class Scope(BaseModel):
                 f"'{text}' is not a scope: use all, domain:NAME, metric:CODE or source:NAME."
             )
         scope = cls(kind=ScopeKind(kind), value=value)
-        if scope.kind is ScopeKind.DOMAIN and value not in {d.value for d in Domain}:
-            names = ", ".join(d.value for d in Domain)
+        if scope.kind is ScopeKind.DOMAIN and value not in domain_names():
+            names = ", ".join(sorted(domain_names()))
             raise ConsentError(f"'{value}' is not a data category (categories: {names}).")
         if scope.kind is ScopeKind.METRIC:
             scope = cls(kind=ScopeKind.METRIC, value=metric(value).code)
@@ -101,9 +124,9 @@ class Scope(BaseModel):
         if self.kind is ScopeKind.METRIC:
             return self.value == code
         if metric_code.startswith("event:"):
-            return EVENT_DOMAINS.get(code) == self.value
+            return event_domain(code) == self.value
         try:
-            return metric(code).domain.value == self.value
+            return metric(code).domain == self.value
         except LifeTwinError:
             return False
 

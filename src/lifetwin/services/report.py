@@ -20,7 +20,7 @@ def _category(code: str) -> str:
     if code.startswith("event:"):
         return "events"
     try:
-        return metric(code).domain.value
+        return metric(code).domain
     except LifeTwinError:
         return "other"
 

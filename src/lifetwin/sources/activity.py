@@ -60,6 +60,7 @@ def _rmssd_ms(rr_s: list[float]) -> float | None:
 
 class FitConnector:
     name = "fit"
+    priority = 20  # detection order: lower is tried first
     description = "Garmin FIT files (activities, monitoring, weight scale, HRV) via fitdecode"
 
     def detect(self, path: Path, head: bytes) -> bool:
@@ -257,6 +258,7 @@ def _iso(text: str | None) -> datetime | None:
 
 class TcxConnector:
     name = "tcx"
+    priority = 30  # detection order: lower is tried first
     description = "Garmin Training Center TCX activities"
 
     def detect(self, path: Path, head: bytes) -> bool:
@@ -328,6 +330,7 @@ class TcxConnector:
 
 class GpxConnector:
     name = "gpx"
+    priority = 40  # detection order: lower is tried first
     description = "GPX tracks (with heart rate from Garmin's track point extension)"
 
     def detect(self, path: Path, head: bytes) -> bool:

@@ -47,6 +47,7 @@ _GPX = "{http://www.topografix.com/GPX/1/1}"
 
 class AppleHealthConnector:
     name = "apple_health"
+    priority = 10  # detection order: lower is tried first
     description = "Apple Health export.zip or export.xml (records, sleep, workouts, routes)"
 
     def detect(self, path: Path, head: bytes) -> bool:

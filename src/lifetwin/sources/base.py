@@ -1,4 +1,4 @@
-"""The connector contract and the plugin hooks that register connectors."""
+"""The connector contract (packs register connectors through ``lifetwin_connectors``)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,10 @@ from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
-import pluggy
 from pydantic import BaseModel, ConfigDict
 
 from lifetwin.core.model import Event, Observation, Problem
-
-hookspec = pluggy.HookspecMarker("lifetwin")
-hookimpl = pluggy.HookimplMarker("lifetwin")
+from lifetwin.packs.contract import hookimpl, hookspec  # noqa: F401 (what connector plugins import)
 
 
 class Cursor(BaseModel):
@@ -101,9 +98,3 @@ class Connector(Protocol):
     def read(self, path: Path, options: ReadOptions) -> Iterator[Item]:
         """Yield what the file holds; say what cannot be read as Problems."""
         ...
-
-
-class ConnectorSpec:
-    @hookspec
-    def lifetwin_connectors(self) -> list[Connector]:  # type: ignore[empty-body]
-        """Return the connectors a plugin provides."""

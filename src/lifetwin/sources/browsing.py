@@ -82,6 +82,7 @@ def _viewed(
 
 class BrowserHistoryConnector:
     name = "browser_history"
+    priority = 130  # detection order: lower is tried first
     description = "Chrome History or Firefox places.sqlite (read from a private copy)"
 
     def detect(self, path: Path, head: bytes) -> bool:
@@ -222,6 +223,7 @@ def _my_activity_json(items: list[Any], file: str, line: int, source: str) -> It
 
 class MyActivityConnector:
     name = "my_activity"
+    priority = 140  # detection order: lower is tried first
     description = "Google Takeout My Activity (HTML or JSON, or the Takeout zip)"
 
     def detect(self, path: Path, head: bytes) -> bool:
@@ -291,6 +293,7 @@ class MyActivityConnector:
 
 class MediaHistoryConnector:
     name = "media_history"
+    priority = 150  # detection order: lower is tried first
     description = "Netflix viewing activity CSV and Spotify streaming history JSON"
 
     def detect(self, path: Path, head: bytes) -> bool:

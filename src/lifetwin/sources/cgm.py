@@ -90,6 +90,7 @@ def _reading(
 
 class DexcomClarityConnector:
     name = "dexcom_clarity"
+    priority = 50  # detection order: lower is tried first
     description = "Dexcom Clarity CSV export (EGV, calibrations, insulin, carbs)"
 
     def detect(self, path: Path, head: bytes) -> bool:
@@ -202,6 +203,7 @@ _LIBRE_TIME_FORMATS = (
 
 class LibreViewConnector:
     name = "libreview"
+    priority = 60  # detection order: lower is tried first
     description = "FreeStyle Libre CSV from LibreView (historic and scan glucose, insulin, food)"
 
     def detect(self, path: Path, head: bytes) -> bool:
@@ -463,6 +465,7 @@ def _devicestatus(
 
 class NightscoutConnector:
     name = "nightscout"
+    priority = 190  # detection order: lower is tried first
     description = "Nightscout entries, treatments or devicestatus JSON (an API dump)"
 
     def detect(self, path: Path, head: bytes) -> bool:
@@ -567,6 +570,7 @@ def _safe_ns_time(doc: dict[str, Any]) -> datetime | None:
 
 class TidepoolConnector:
     name = "tidepool"
+    priority = 200  # detection order: lower is tried first
     description = "Tidepool data export JSON (cbg, smbg, bolus, basal, food)"
 
     def detect(self, path: Path, head: bytes) -> bool:

@@ -41,6 +41,7 @@ _HOME = (
 
 class OpenMeteoConnector:
     name = "open_meteo"
+    priority = 160  # detection order: lower is tried first
     description = "Open-Meteo weather or air-quality CSV export"
 
     def detect(self, path: Path, head: bytes) -> bool:
@@ -105,6 +106,7 @@ class OpenMeteoConnector:
 
 class SmartHomeConnector:
     name = "smart_home"
+    priority = 170  # detection order: lower is tried first
     description = "Home Assistant history CSV (temperature, humidity, CO2, PM2.5 sensors)"
 
     def detect(self, path: Path, head: bytes) -> bool:

@@ -20,7 +20,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from lifetwin.core.model import Event, EventKind, Observation, Problem, Provenance
-from lifetwin.core.vocabulary import BY_LOINC, metric
+from lifetwin.core.vocabulary import by_loinc, metric
 from lifetwin.sources.base import Item, ProfileFacts, ReadOptions, Skipped
 from lifetwin.sources.cgm import local_zone
 from lifetwin.sources.textio import json_items
@@ -41,6 +41,7 @@ _EVENTS = {
 
 class FhirConnector:
     name = "fhir"
+    priority = 70  # detection order: lower is tried first
     description = "FHIR R4 Bundle JSON or bulk-data NDJSON (observations, conditions, ...)"
 
     def detect(self, path: Path, head: bytes) -> bool:
@@ -155,8 +156,11 @@ def _observation(
     for concept, holder in parts:
         m = None
         for candidate in (concept or {}).get("coding") or []:
-            if candidate.get("system") == LOINC and candidate.get("code") in BY_LOINC:
-                m = BY_LOINC[candidate["code"]]
+            known = (
+                by_loinc(str(candidate.get("code"))) if candidate.get("system") == LOINC else None
+            )
+            if known is not None:
+                m = known
                 break
             if candidate.get("system") == METRIC_SYSTEM:  # LifeTwin's own export
                 m = metric(str(candidate.get("code")))

@@ -62,6 +62,7 @@ def _transaction(
 
 class OfxConnector:
     name = "ofx"
+    priority = 110  # detection order: lower is tried first
     description = "OFX/QFX bank, card and investment statements (1.x SGML and 2.x XML)"
 
     def detect(self, path: Path, head: bytes) -> bool:
@@ -236,6 +237,7 @@ def _layout(header: list[str]) -> str | None:
 
 class BankCsvConnector:
     name = "bank_csv"
+    priority = 120  # detection order: lower is tried first
     description = "Bank CSVs: Mint, Capital One, Schwab, N26, Amazon order history"
 
     def detect(self, path: Path, head: bytes) -> bool:

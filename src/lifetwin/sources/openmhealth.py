@@ -43,6 +43,7 @@ _DEFAULT_UNITS = {"step_count": "count", "body_mass_index": "kg/m2"}
 
 class OpenMHealthConnector:
     name = "openmhealth"
+    priority = 180  # detection order: lower is tried first
     description = "Open mHealth data points (JSON, JSON array or NDJSON)"
 
     def detect(self, path: Path, head: bytes) -> bool:

@@ -1,4 +1,5 @@
-"""Finds connectors: the built-ins and any installed plugin (entry point group ``lifetwin``)."""
+"""Finds connectors: those of every installed pack (entry-point group ``lifetwin``),
+the built-in packs' the same way as any other's."""
 
 from __future__ import annotations
 
@@ -6,26 +7,13 @@ import csv
 import sqlite3
 import zipfile
 from collections.abc import Iterator
-from functools import lru_cache
 from pathlib import Path
-
-import pluggy
 
 from lifetwin.core.errors import ImportFailedError
 from lifetwin.core.model import Problem
-from lifetwin.sources import builtin
-from lifetwin.sources.base import Connector, ConnectorSpec, Item, ReadOptions
+from lifetwin.sources.base import Connector, Item, ReadOptions
 
 HEAD_BYTES = 4096
-
-
-@lru_cache(maxsize=1)
-def plugin_manager() -> pluggy.PluginManager:
-    manager = pluggy.PluginManager("lifetwin")
-    manager.add_hookspecs(ConnectorSpec)
-    manager.register(builtin, name="builtin_sources")
-    manager.load_setuptools_entrypoints("lifetwin")
-    return manager
 
 
 class _Guarded:
@@ -58,10 +46,10 @@ class _Guarded:
 
 
 def connectors() -> list[Connector]:
-    found: list[Connector] = []
-    for group in plugin_manager().hook.lifetwin_connectors():
-        found.extend(_Guarded(c) for c in group)
-    return found
+    """Every installed pack's connectors, in detection order, each behind the guard."""
+    from lifetwin.packs.registry import registry
+
+    return [_Guarded(c) for c in registry().connectors]
 
 
 def connector(name: str) -> Connector:

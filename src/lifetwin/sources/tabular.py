@@ -211,6 +211,7 @@ class _Table:
 
 class TabularConnector:
     name = "table"
+    priority = 1000  # detection order: lower is tried first
     description = "CSV or JSON of any layout, with a column mapping (LifeTwin's own CSV without)"
 
     def detect(self, path: Path, head: bytes) -> bool:

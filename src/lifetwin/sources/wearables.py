@@ -57,6 +57,7 @@ def _fitbit_time(text: str, tz: tzinfo) -> datetime:
 
 class FitbitConnector:
     name = "fitbit"
+    priority = 80  # detection order: lower is tried first
     description = (
         "Fitbit Takeout JSON/CSV (heart rate, steps, sleep, weight, SpO2, HRV) and Web API"
     )
@@ -277,6 +278,7 @@ _GOOGLE_SLEEP = {1: "awake", 2: "asleep", 3: "awake", 4: "light", 5: "deep", 6: 
 
 class GoogleFitConnector:
     name = "google_fit"
+    priority = 90  # detection order: lower is tried first
     description = "Google Fit REST dataset or aggregate JSON (points with dataTypeName)"
 
     def detect(self, path: Path, head: bytes) -> bool:
@@ -356,6 +358,7 @@ _OURA_SLEEP_SUMMARY = (
 
 class OuraConnector:
     name = "oura"
+    priority = 100  # detection order: lower is tried first
     description = "Oura API v2 JSON (sleep, daily readiness, heart rate)"
 
     def detect(self, path: Path, head: bytes) -> bool:

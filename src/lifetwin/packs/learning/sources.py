@@ -19,6 +19,7 @@ and a time column (``time``, ``timestamp`` or ``date``); optional ``item``, ``sc
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import re
@@ -28,11 +29,12 @@ import zipfile
 from collections.abc import Generator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from lifetwin.core.model import Event, EventKind, Problem, Provenance
 from lifetwin.sources.base import Item, ReadOptions, Skipped
 from lifetwin.sources.cgm import local_zone
+from lifetwin.sources.textio import BoundedLines
 
 _MEMBERS = ("collection.anki21b", "collection.anki21", "collection.anki2")
 _REVIEW_TYPES = {
@@ -54,6 +56,7 @@ def _front(fields: str) -> str:
 
 class AnkiConnector:
     name = "anki"
+    priority = 210  # detection order: lower is tried first
     description = "Anki collections and deck packages (.colpkg, .apkg, collection.anki2)"
 
     def detect(self, path: Path, head: bytes) -> bool:
@@ -81,9 +84,10 @@ def _collection_file(path: Path, scratch: Path) -> Generator[Item, None, Path | 
     name = path.name.lower()
     if name.endswith((".anki2", ".anki21")):
         return path
+    target = scratch / "collection.sqlite"
     if name.endswith(".anki21b"):
-        target = scratch / "collection.sqlite"
-        problem = _unzstd(path.read_bytes(), target, path.name)
+        with path.open("rb") as source:
+            problem = _unpack(source, target, path.name, compressed=True)
         if problem is not None:
             yield problem
             return None
@@ -103,34 +107,33 @@ def _collection_file(path: Path, scratch: Path) -> Generator[Item, None, Path | 
                 "collection.anki21 or collection.anki21b inside)",
             )
             return None
-        info = archive.getinfo(member)
-        if info.file_size > MAX_UNCOMPRESSED:
+        if archive.getinfo(member).file_size > MAX_UNCOMPRESSED:
             yield Problem(file=path.name, reason="the collection inside is larger than 2 GiB")
             return None
         try:
-            raw = archive.read(member)
+            with archive.open(member) as source:
+                problem = _unpack(source, target, path.name, compressed=member.endswith("b"))
         except (zipfile.BadZipFile, OSError, EOFError) as exc:
-            yield Problem(file=path.name, reason=f"the package is damaged ({exc})")
-            return None
-    target = scratch / "collection.sqlite"
-    if member.endswith("b"):
-        problem = _unzstd(raw, target, path.name)
-        if problem is not None:
-            yield problem
-            return None
-    else:
-        target.write_bytes(raw)
+            problem = Problem(file=path.name, reason=f"the package is damaged ({exc})")
+    if problem is not None:
+        yield problem
+        return None
     return target
 
 
-def _unzstd(raw: bytes, target: Path, file: str) -> Problem | None:
+def _unpack(source: IO[bytes], target: Path, file: str, *, compressed: bool) -> Problem | None:
+    """Copy (and, for the newer format, zstd-decompress) a collection to ``target`` in 1 MiB
+    pieces, never past ``MAX_UNCOMPRESSED``: a package's size stays on disk, not in memory."""
     import zstandard
 
     try:
-        with (
-            zstandard.ZstdDecompressor().stream_reader(raw) as reader,
-            target.open("wb") as out,
-        ):
+        with contextlib.ExitStack() as stack:
+            reader = (
+                stack.enter_context(zstandard.ZstdDecompressor().stream_reader(source))
+                if compressed
+                else source
+            )
+            out = stack.enter_context(target.open("wb"))
             written = 0
             while chunk := reader.read(1 << 20):
                 written += len(chunk)
@@ -238,6 +241,7 @@ def _header(head: bytes) -> list[str]:
 
 class ExerciseLogConnector:
     name = "exercise_log"
+    priority = 220  # detection order: lower is tried first
     description = "Exercise logs as CSV: time, skill, correct (and item, score, duration_s)"
 
     def detect(self, path: Path, head: bytes) -> bool:
@@ -250,7 +254,7 @@ class ExerciseLogConnector:
         zone = local_zone(options)
         source = options.source or "exercise_log"
         with path.open(encoding=options.encoding or "utf-8-sig", newline="") as handle:
-            reader = csv.reader(handle)
+            reader = csv.reader(BoundedLines(handle, path.name))
             header = [c.strip().lower() for c in next(reader, [])]
             col = {name: i for i, name in enumerate(header)}
             time_col = next((c for c in _TIME_COLUMNS if c in col), None)

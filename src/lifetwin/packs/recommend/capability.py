@@ -42,7 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lifetwin.core.errors import LifeTwinError
 from lifetwin.core.model import Event, to_epoch_ms
-from lifetwin.core.vocabulary import Domain, metric
+from lifetwin.core.vocabulary import domain_names, metric
 from lifetwin.packs.recommend.catalog import (
     Catalog,
     CatalogIndex,
@@ -775,12 +775,12 @@ def reset_blocked(vault: Vault) -> int:
 
 # -- controls ---------------------------------------------------------------------------
 def _domain_of(what: str) -> str:
-    if what in {d.value for d in Domain}:
+    if what in domain_names():
         return what
     if what in FEATURE_SOURCES:
         return FEATURE_SOURCES[what][0]
     try:
-        return metric(what).domain.value
+        return metric(what).domain
     except LifeTwinError:
         names = ", ".join(sorted({v[0] for v in FEATURE_SOURCES.values()}))
         raise RecommendError(
@@ -808,7 +808,7 @@ def exclude_data(vault: Vault, what: str, now: datetime | None = None) -> Exclus
         hits = (
             scope.kind is ScopeKind.ALL
             or (scope.kind is ScopeKind.DOMAIN and scope.value == domain)
-            or (scope.kind is ScopeKind.METRIC and metric(scope.value).domain.value == domain)
+            or (scope.kind is ScopeKind.METRIC and metric(scope.value).domain == domain)
             or (
                 scope.kind is ScopeKind.SOURCE
                 and any(
@@ -822,10 +822,10 @@ def exclude_data(vault: Vault, what: str, now: datetime | None = None) -> Exclus
         vault.revoke(grant.id)
         revoked.append(grant.id)
         if scope.kind is ScopeKind.ALL:
-            for other in Domain:
-                if other.value != domain:
+            for other in sorted(domain_names()):
+                if other != domain:
                     made = vault.grant(
-                        Scope(kind=ScopeKind.DOMAIN, value=other.value),
+                        Scope(kind=ScopeKind.DOMAIN, value=other),
                         PURPOSE,
                         recipient=grant.recipient,
                     )
@@ -852,12 +852,12 @@ def exclude_data(vault: Vault, what: str, now: datetime | None = None) -> Exclus
 
 
 def _stream_domain(code: str) -> str | None:
-    from lifetwin.privacy.consent import EVENT_DOMAINS
+    from lifetwin.privacy.consent import event_domain
 
     if code.startswith("event:"):
-        return EVENT_DOMAINS.get(code.removeprefix("event:"))
+        return event_domain(code.removeprefix("event:"))
     try:
-        return metric(code).domain.value
+        return metric(code).domain
     except LifeTwinError:
         return None
 

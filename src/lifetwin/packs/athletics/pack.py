@@ -1,0 +1,42 @@
+"""Athletics: steps, distance, energy, workouts with their routes; FIT, TCX and GPX files;
+training load and the fitness–fatigue model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lifetwin.core.vocabulary import Metric
+from lifetwin.packs.contract import DomainInfo, PackInfo, hookimpl
+
+ORDER = 13
+
+
+@hookimpl
+def lifetwin_pack() -> PackInfo:
+    return PackInfo(
+        "athletics", "Activity and training", "workouts, training load, fitness–fatigue"
+    )
+
+
+@hookimpl
+def lifetwin_domains() -> list[DomainInfo]:
+    return [DomainInfo("activity", "Activity", "steps, distance, energy, workouts")]
+
+
+@hookimpl
+def lifetwin_metrics() -> list[Metric]:
+    from lifetwin.packs.athletics.metrics import METRICS
+
+    return list(METRICS)
+
+
+@hookimpl
+def lifetwin_event_domains() -> dict[str, str]:
+    return {"workout": "activity"}
+
+
+@hookimpl
+def lifetwin_connectors() -> list[Any]:
+    from lifetwin.sources.activity import FitConnector, GpxConnector, TcxConnector
+
+    return [FitConnector(), TcxConnector(), GpxConnector()]

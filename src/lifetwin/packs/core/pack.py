@@ -1,0 +1,49 @@
+"""The core pack: the consent purposes every twin knows, and the connectors of exports
+that span many domains (Apple Health, Fitbit, Google Fit, Oura, Open mHealth, and any
+CSV or JSON through a mapping — always tried last)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lifetwin.packs.contract import PackInfo, PurposeInfo, hookimpl
+
+ORDER = 0
+
+PURPOSES = (
+    PurposeInfo("twin_core", "The twin itself", "baselines, state and summaries of your own twin"),
+    PurposeInfo("forecasting", "Forecasts and alerts", "health forecasts and early warnings"),
+    PurposeInfo("simulation", "What if", "simulating scenarios on your fitted twin"),
+    PurposeInfo("recommendations", "Recommendations", "suggestions toward your goals"),
+    PurposeInfo("sharing", "Sharing", "with a recipient you name (a clinician, coach, family)"),
+    PurposeInfo("research", "Research", "population studies; only aggregates leave your vault"),
+    PurposeInfo("product_improvement", "Product improvement", "improving LifeTwin itself"),
+    PurposeInfo("self_access", "Your own access", "your view, exports and reports (a right)"),
+)
+
+
+@hookimpl
+def lifetwin_pack() -> PackInfo:
+    return PackInfo("core", "Twin core", "consent purposes and the multi-domain connectors")
+
+
+@hookimpl
+def lifetwin_purposes() -> list[PurposeInfo]:
+    return list(PURPOSES)
+
+
+@hookimpl
+def lifetwin_connectors() -> list[Any]:
+    from lifetwin.sources.apple_health import AppleHealthConnector
+    from lifetwin.sources.openmhealth import OpenMHealthConnector
+    from lifetwin.sources.tabular import TabularConnector
+    from lifetwin.sources.wearables import FitbitConnector, GoogleFitConnector, OuraConnector
+
+    return [
+        AppleHealthConnector(),
+        FitbitConnector(),
+        GoogleFitConnector(),
+        OuraConnector(),
+        OpenMHealthConnector(),
+        TabularConnector(),
+    ]

@@ -1,0 +1,184 @@
+"""Finds the installed packs and what each registered.
+
+Packs are found through the entry-point group ``lifetwin`` — the built-in ones exactly
+like any other — and asked through the hooks of :class:`~lifetwin.packs.contract.PackSpec`.
+:func:`registry` builds the :class:`Registry` once per process (it is cheap to ask).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+
+from lifetwin.core.errors import LifeTwinError
+from lifetwin.core.vocabulary import Metric
+from lifetwin.packs.contract import (
+    Capability,
+    DomainInfo,
+    PackInfo,
+    PackSpec,
+    Page,
+    PurposeInfo,
+)
+
+GROUP = "lifetwin"
+
+
+@dataclass
+class PackEntry:
+    """One installed pack and what it registered (for ``lifetwin packs``)."""
+
+    name: str
+    title: str
+    description: str
+    module: str
+    domains: list[str] = field(default_factory=list)
+    purposes: list[str] = field(default_factory=list)
+    metrics: list[str] = field(default_factory=list)
+    event_kinds: list[str] = field(default_factory=list)
+    connectors: list[str] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)
+    capabilities: list[str] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)
+    routes: list[str] = field(default_factory=list)
+    pages: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Registry:
+    packs: dict[str, PackEntry] = field(default_factory=dict)
+    domains: dict[str, DomainInfo] = field(default_factory=dict)
+    purposes: dict[str, PurposeInfo] = field(default_factory=dict)
+    metrics: dict[str, Metric] = field(default_factory=dict)
+    names: dict[str, Metric] = field(default_factory=dict)  # codes, external names, aliases
+    by_loinc: dict[str, Metric] = field(default_factory=dict)
+    event_domains: dict[str, str] = field(default_factory=dict)  # event kind -> category
+    connectors: list[Any] = field(default_factory=list)
+    models: dict[str, type[Any]] = field(default_factory=dict)
+    capabilities: dict[str, Capability] = field(default_factory=dict)
+    cli: list[Callable[[Any], None]] = field(default_factory=list)
+    routers: list[Any] = field(default_factory=list)
+    pages: list[Page] = field(default_factory=list)
+
+    def metric(self, code: str) -> Metric | None:
+        return self.names.get(code)
+
+    def add_metric(self, metric: Metric, pack: str) -> None:
+        if metric.code in self.metrics:
+            raise LifeTwinError(f"The metric '{metric.code}' is defined twice (again by {pack}).")
+        if metric.domain not in self.domains:
+            raise LifeTwinError(
+                f"The metric '{metric.code}' of {pack} is in the category '{metric.domain}', "
+                "which no installed pack defines."
+            )
+        self.metrics[metric.code] = metric
+        self.names[metric.code] = metric
+        for name in (metric.healthkit, metric.openmhealth, *metric.aliases):
+            if name and name not in self.names:
+                self.names[name] = metric
+        for code in (metric.loinc, *metric.loinc_aliases):
+            if code and code not in self.by_loinc:
+                self.by_loinc[code] = metric
+
+
+_lock = threading.RLock()
+_registry: Registry | None = None
+_manager: pluggy.PluginManager | None = None
+
+
+def plugin_manager() -> pluggy.PluginManager:
+    """The plugin manager with every pack of the ``lifetwin`` entry-point group loaded."""
+    global _manager
+    with _lock:
+        if _manager is None:
+            manager = pluggy.PluginManager(GROUP)
+            manager.add_hookspecs(PackSpec)
+            manager.load_setuptools_entrypoints(GROUP)
+            _manager = manager
+        return _manager
+
+
+def _call(plugin: Any, hook: str, *args: Any) -> Any:
+    function = getattr(plugin, hook, None)
+    if function is None or not hasattr(function, "lifetwin_impl"):
+        return None
+    return function(*args)
+
+
+def registry() -> Registry:
+    """Everything the installed packs registered (built once per process)."""
+    global _registry
+    found = _registry
+    if found is not None:
+        return found
+    with _lock:
+        if _registry is None:
+            _registry = _build(plugin_manager())
+        return _registry
+
+
+def refresh() -> Registry:
+    """Ask the packs again (after a plugin was registered or removed at run time)."""
+    global _registry
+    with _lock:
+        _registry = _build(plugin_manager())
+        return _registry
+
+
+def _build(manager: pluggy.PluginManager) -> Registry:
+    reg = Registry()
+    plugins = sorted(manager.list_name_plugin(), key=lambda np: _order(np[1]))
+    # Categories and purposes first: metrics of one pack may use another pack's category.
+    for name, plugin in plugins:
+        info = _call(plugin, "lifetwin_pack") or PackInfo(name=name, title=name)
+        entry = PackEntry(
+            info.name, info.title, info.description, getattr(plugin, "__name__", name)
+        )
+        reg.packs[info.name] = entry
+        for domain in _call(plugin, "lifetwin_domains") or []:
+            reg.domains.setdefault(domain.name, domain)
+            entry.domains.append(domain.name)
+        for purpose in _call(plugin, "lifetwin_purposes") or []:
+            reg.purposes.setdefault(purpose.name, purpose)
+            entry.purposes.append(purpose.name)
+    for name, plugin in plugins:
+        info = _call(plugin, "lifetwin_pack") or PackInfo(name=name, title=name)
+        entry = reg.packs[info.name]
+        for metric in _call(plugin, "lifetwin_metrics") or []:
+            reg.add_metric(metric, info.name)
+            entry.metrics.append(metric.code)
+        for kind, domain in (_call(plugin, "lifetwin_event_domains") or {}).items():
+            reg.event_domains[kind] = domain
+            entry.event_kinds.append(kind)
+        for connector in _call(plugin, "lifetwin_connectors") or []:
+            reg.connectors.append(connector)
+            entry.connectors.append(connector.name)
+        for model in _call(plugin, "lifetwin_models") or []:
+            reg.models[model.name] = model
+            entry.models.append(model.name)
+        for capability in _call(plugin, "lifetwin_capabilities") or []:
+            reg.capabilities[capability.name] = capability
+            entry.capabilities.append(capability.name)
+        function = getattr(plugin, "lifetwin_cli", None)
+        if function is not None and hasattr(function, "lifetwin_impl"):
+            reg.cli.append(function)
+        for router in _call(plugin, "lifetwin_routers") or []:
+            reg.routers.append(router)
+            entry.routes.extend(sorted({getattr(r, "path", "") for r in router.routes}))
+        for page in _call(plugin, "lifetwin_pages") or []:
+            reg.pages.append(page)
+            entry.pages.extend(nav.label for nav in page.nav)
+    # Detection tries specific formats before generic ones (the mapped table last).
+    reg.connectors.sort(key=lambda c: getattr(c, "priority", 500))
+    return reg
+
+
+def _order(plugin: Any) -> tuple[int, str]:
+    """Built-in packs first (the core, then domains in their order), then others by name."""
+    module = getattr(plugin, "__name__", "")
+    rank = getattr(plugin, "ORDER", 1000 if not module.startswith("lifetwin.packs.") else 500)
+    return int(rank), module
