@@ -305,7 +305,9 @@ class LibreViewConnector:
 _BOLUS_TYPES = {"Meal Bolus", "Correction Bolus", "Snack Bolus", "Bolus", "Combo Bolus", "SMB"}
 
 
-def _ns_time(doc: dict[str, Any]) -> datetime:
+def nightscout_time(doc: dict[str, Any]) -> datetime:
+    """When a Nightscout document happened: ``date`` (ms, in its ``utcOffset`` or its
+    ``dateString``'s offset), else ``created_at``, ``dateString``, ``timestamp``, ``sysTime``."""
     if isinstance(doc.get("date"), int | float):
         moment = datetime.fromtimestamp(doc["date"] / 1000, UTC)
         offset = doc.get("utcOffset")
@@ -324,20 +326,34 @@ def _ns_time(doc: dict[str, Any]) -> datetime:
     for key in ("created_at", "dateString", "timestamp", "sysTime"):
         if isinstance(doc.get(key), str):
             return parse_time(doc[key], "iso", UTC)
+    for key in ("timestamp", "mills"):  # xDrip+ sends a treatment's time in milliseconds
+        if isinstance(doc.get(key), int | float) and not isinstance(doc[key], bool):
+            return datetime.fromtimestamp(doc[key] / 1000, UTC)
     raise ValueError("the document has no date, created_at or dateString")
 
 
-def nightscout_items(docs: list[tuple[int, Any]], file: str, source: str) -> Iterator[Item]:
-    """Entries, treatments and devicestatus documents, told apart by their fields."""
+def nightscout_items(
+    docs: list[tuple[int, Any]], file: str, source: str, collection: str | None = None
+) -> Iterator[Item]:
+    """Entries, treatments and devicestatus documents, told apart by their fields (or
+    by the ``collection`` they were sent to: any object sent as devicestatus is one)."""
     for line, doc in docs:
         if not isinstance(doc, dict):
             yield Problem(file=file, line=line, reason="the item is not a JSON object")
             continue
         try:
-            start = _ns_time(doc)
+            start = nightscout_time(doc)
             provenance = Provenance(file=file, line=line, record=str(doc.get("_id") or "") or None)
             device = str(doc["device"]) if doc.get("device") else None
-            if "sgv" in doc or doc.get("type") in ("sgv", "mbg"):
+            if collection == "devicestatus":
+                yield from _devicestatus(doc, start, source, device, provenance)
+            elif collection == "treatments":
+                yield from _treatment(doc, start, source, device, provenance)
+            elif collection == "entries" and not (
+                "sgv" in doc or doc.get("type") in ("sgv", "mbg", "cal")
+            ):
+                yield Problem(file=file, line=line, reason="not a Nightscout entry (sgv or mbg)")
+            elif "sgv" in doc or doc.get("type") in ("sgv", "mbg"):
                 value = doc.get("sgv", doc.get("mbg"))
                 if value is None:
                     continue
@@ -374,6 +390,8 @@ def _treatment(
     doc: dict[str, Any], start: datetime, source: str, device: str | None, provenance: Provenance
 ) -> Iterator[Item]:
     kind = str(doc.get("eventType"))
+    if doc.get("isValid") is False:
+        return  # AndroidAPS marks a treatment it withdrew; it did not happen
     if doc.get("insulin") not in (None, 0, ""):
         yield Event(
             kind=EventKind.INSULIN,
@@ -563,7 +581,7 @@ def pull_nightscout(
 
 def _safe_ns_time(doc: dict[str, Any]) -> datetime | None:
     try:
-        return _ns_time(doc)
+        return nightscout_time(doc)
     except (LifeTwinError, ValueError, OverflowError, OSError, TypeError):
         return None
 

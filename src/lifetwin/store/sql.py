@@ -332,6 +332,14 @@ class SQLBackend:
         )
         return [(bytes(a), int(b)) for a, b in rows]
 
+    def block_day_span(self, person_id: str, stream_id: bytes) -> tuple[int, int] | None:
+        """The first and last day a numeric stream has values on."""
+        row = self._one(
+            "SELECT MIN(day), MAX(day) FROM {blocks} WHERE person_id = ? AND stream_id = ?",
+            (person_id, stream_id),
+        )
+        return None if row is None or row[0] is None else (int(row[0]), int(row[1]))
+
     def block_get(
         self, person_id: str, stream_id: bytes, day_lo: int, day_hi: int
     ) -> list[tuple[int, bytes]]:
@@ -375,6 +383,37 @@ class SQLBackend:
             (person_id, stream_id, day_lo, day_hi),
         )
         return [(bytes(r[0]), bytes(r[1])) for r in rows]
+
+    def record_upsert(self, person_id: str, rows: Sequence[tuple[bytes, int, bytes, bytes]]) -> int:
+        """Insert (stream_id, day, tag, sealed) rows, replacing those whose tag exists."""
+        return self._many(
+            "INSERT INTO {records} (person_id, stream_id, day, tag, sealed) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (person_id, tag) DO UPDATE SET "
+            "stream_id = excluded.stream_id, day = excluded.day, sealed = excluded.sealed",
+            [(person_id, *row) for row in rows],
+        )
+
+    def record_by_tag(self, person_id: str, tag: bytes) -> tuple[bytes, int, bytes] | None:
+        """(stream_id, day, sealed) of one record."""
+        row = self._one(
+            "SELECT stream_id, day, sealed FROM {records} WHERE person_id = ? AND tag = ?",
+            (person_id, tag),
+        )
+        return None if row is None else (bytes(row[0]), int(row[1]), bytes(row[2]))
+
+    def record_delete(self, person_id: str, tags: Sequence[bytes]) -> int:
+        return self._many(
+            "DELETE FROM {records} WHERE person_id = ? AND tag = ?",
+            [(person_id, tag) for tag in tags],
+        )
+
+    def record_day_span(self, person_id: str, stream_id: bytes) -> tuple[int, int] | None:
+        """The first and last day a stream has records on."""
+        row = self._one(
+            "SELECT MIN(day), MAX(day) FROM {records} WHERE person_id = ? AND stream_id = ?",
+            (person_id, stream_id),
+        )
+        return None if row is None or row[0] is None else (int(row[0]), int(row[1]))
 
     def quarantine_put(self, person_id: str, rows: Sequence[tuple[bytes, int, bytes]]) -> int:
         return self._many(

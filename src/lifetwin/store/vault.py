@@ -3,8 +3,9 @@
 A :class:`Store` holds many persons; :meth:`Store.vault` opens one person's
 vault with that person's own data key. Numeric observations live in columnar
 blocks (one per stream and UTC day); categorical and text observations, events
-and quarantined values live as sealed records. Writes are idempotent: the same
-observation written twice is stored once.
+and quarantined values live as sealed records, and so do documents an outside system
+reads back whole (Nightscout's treatments, device status and profiles). Writes are
+idempotent: the same observation written twice is stored once.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -127,6 +128,30 @@ class Records:
 
     def __getitem__(self, index: int) -> Observation | Event:
         return self.items[index]
+
+
+@dataclass(frozen=True)
+class Document:
+    """An outside system's own record (a Nightscout treatment, say), kept whole: its id
+    in that system, its time in milliseconds since the epoch, and the JSON object."""
+
+    id: str
+    ts_ms: int
+    doc: dict[str, Any]
+
+
+@dataclass
+class Documents:
+    """Documents, newest first, with the lineage of the read."""
+
+    items: list[Document]
+    lineage: Lineage
+
+    def __iter__(self) -> Iterator[Document]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
 
 
 @dataclass
@@ -382,6 +407,10 @@ class Vault:
             self._streams = streams
         return self._streams
 
+    def reload_streams(self) -> None:
+        """Forget the streams read so far (another vault of this person may have added some)."""
+        self._streams = None
+
     def streams(self) -> list[StreamInfo]:
         return sorted(self._load_streams().values(), key=lambda s: (s.metric, s.source))
 
@@ -389,6 +418,12 @@ class Vault:
         """The streams a purpose (for a recipient) may use now; names only, no values."""
         chosen, _ = self._allowed(self.streams(), Purpose(purpose), recipient)
         return chosen
+
+    def stream_days(self, stream: StreamInfo) -> tuple[int, int] | None:
+        """The first and last UTC day (since the epoch) a stream has data on."""
+        if stream.numeric:
+            return self.backend.block_day_span(self.person.id, stream.id)
+        return self.backend.record_day_span(self.person.id, stream.id)
 
     def stream_last_days(self) -> dict[bytes, int]:
         """The day (since the epoch, UTC) of each stream's newest data."""
@@ -676,28 +711,52 @@ class Vault:
             )
 
     # -- records: categorical/text observations and events ------------------
+    def _record_tag(self, item: Observation | Event) -> tuple[str, str, bytes]:
+        """The stream name, unit and keyed tag of a record: what makes it the same record."""
+        if isinstance(item, Observation):
+            stream_name, unit = item.metric, item.unit or ""
+            natural: list[Any] = [item.metric, item.source, item.device]
+        else:
+            stream_name, unit = f"event:{item.kind.value}", ""
+            # Not the details: a newer export may add a route or statistics to
+            # the same workout. The source's own record id tells purchases apart.
+            natural = [
+                item.kind.value,
+                item.source,
+                item.device,
+                item.title,
+                item.provenance.record,
+            ]
+        start_ms = to_epoch_ms(item.start)
+        natural += [start_ms, _ms(item.end, start_ms)]
+        return (
+            stream_name,
+            unit,
+            self._keys.tag(b"record|" + json.dumps(natural, default=str).encode()),
+        )
+
+    def record_id(self, item: Observation | Event) -> str:
+        """A 24-hex-digit id of a record that says nothing about it (equal records, equal ids)."""
+        return self._record_tag(item)[2].hex()[:24]
+
+    def delete_records(self, items: Sequence[Observation | Event]) -> int:
+        """Remove these records (found by what makes them the same); return how many were
+        there. For a source that changed or withdrew what it sent before."""
+        tags = [self._record_tag(item)[2] for item in items]
+        if not tags:
+            return 0
+        with self.backend.transaction(self.person.id):
+            removed = self.backend.record_delete(self.person.id, tags)
+            self.log_event("delete", records=len(tags), removed=removed)
+        return removed
+
     def write_records(self, items: Sequence[Observation | Event]) -> WriteCounts:
         rows: list[tuple[bytes, int, bytes, bytes]] = []
         with self.backend.transaction(self.person.id):
             for item in items:
-                if isinstance(item, Observation):
-                    stream_name, unit = item.metric, item.unit or ""
-                    natural: list[Any] = [item.metric, item.source, item.device]
-                else:
-                    stream_name, unit = f"event:{item.kind.value}", ""
-                    # Not the details: a newer export may add a route or statistics to
-                    # the same workout. The source's own record id tells purchases apart.
-                    natural = [
-                        item.kind.value,
-                        item.source,
-                        item.device,
-                        item.title,
-                        item.provenance.record,
-                    ]
+                stream_name, unit, tag = self._record_tag(item)
                 start_ms = to_epoch_ms(item.start)
-                natural += [start_ms, _ms(item.end, start_ms)]
                 stream_id = self._stream(stream_name, item.source, item.device, unit, False)
-                tag = self._keys.tag(b"record|" + json.dumps(natural, default=str).encode())
                 plain = item.model_dump_json(exclude={"person"}).encode()
                 sealed = self._keys.seal(plain, self._aad(b"record", tag))
                 rows.append((stream_id, start_ms // DAY_MS, tag, sealed))
@@ -754,6 +813,141 @@ class Vault:
             withheld=len(candidates) - len(chosen),
         )
         return Records(sorted(out, key=lambda r: r.start), lineage)
+
+    # -- documents: an outside system's own records, kept whole --------------------------
+    # Nightscout's treatments, device status and profiles are read back field for field by
+    # the apps that sent them. They are sealed rows of the records table under a collection
+    # id that is no stream (``streams()`` never lists it), dated by their own time, replaced
+    # whole when the same id comes again.
+    def _collection_id(self, collection: str) -> bytes:
+        return self._keys.tag(b"documents|" + collection.encode())
+
+    def _document_tag(self, collection: str, doc_id: str) -> bytes:
+        return self._keys.tag(b"document|" + collection.encode() + b"|" + doc_id.encode())
+
+    def opaque_id(self, text: str) -> str:
+        """24 hex digits that stand for ``text`` in this vault and say nothing about it."""
+        return self._keys.tag(b"opaque|" + text.encode()).hex()[:24]
+
+    def _open_document(self, tag: bytes, sealed: bytes) -> Document:
+        raw = json.loads(self._keys.open(sealed, self._aad(b"document", tag)))
+        return Document(id=raw["id"], ts_ms=int(raw["ts_ms"]), doc=raw["doc"])
+
+    def _stored_document(self, collection: str, doc_id: str) -> Document | None:
+        tag = self._document_tag(collection, doc_id)
+        found = self.backend.record_by_tag(self.person.id, tag)
+        if found is None or found[0] != self._collection_id(collection):
+            return None
+        return self._open_document(tag, found[2])
+
+    def put_documents(self, collection: str, docs: Sequence[Document]) -> list[Document | None]:
+        """Store documents, each replacing the one with its id; return what each replaced
+        (None where it is new). One transaction holding the person's lock."""
+        collection_id = self._collection_id(collection)
+        with self.backend.transaction(self.person.id):
+            previous = [self._stored_document(collection, d.id) for d in docs]
+            rows = []
+            for d in docs:
+                tag = self._document_tag(collection, d.id)
+                plain = json.dumps({"id": d.id, "ts_ms": d.ts_ms, "doc": d.doc}).encode()
+                sealed = self._keys.seal(plain, self._aad(b"document", tag))
+                rows.append((collection_id, d.ts_ms // DAY_MS, tag, sealed))
+            self.backend.record_upsert(self.person.id, rows)
+            self.log_event(
+                "write",
+                what=collection,
+                documents=len(rows),
+                replaced=sum(p is not None for p in previous),
+            )
+        return previous
+
+    def delete_document(self, collection: str, doc_id: str) -> Document | None:
+        """Remove one document; return it (None when there was none)."""
+        with self.backend.transaction(self.person.id):
+            found = self._stored_document(collection, doc_id)
+            if found is not None:
+                self.backend.record_delete(self.person.id, [self._document_tag(collection, doc_id)])
+                self.log_event("delete", what=collection, documents=1)
+        return found
+
+    def _documents_allowed(
+        self, collection: str, source: str, purpose: Purpose, recipient: str | None
+    ) -> tuple[bool, tuple[str, ...]]:
+        """Beyond self_access, only an ``all`` grant or one for their source covers documents
+        (they are no metric of the vocabulary, so no metric or domain grant names them)."""
+        if purpose is Purpose.SELF_ACCESS:
+            return True, ()
+        allowing = self.consents().allowing(
+            collection, source, purpose, recipient, datetime.now(UTC)
+        )
+        return bool(allowing), tuple(sorted(g.id for g in allowing))
+
+    def documents(
+        self,
+        collection: str,
+        *,
+        source: str,
+        purpose: Purpose,
+        recipient: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = None,
+        where: Callable[[Document], bool] | None = None,
+    ) -> Documents:
+        """Documents of a collection (sent by ``source``) with since <= time < until, newest
+        first: at most ``limit`` of those ``where`` accepts, read for a purpose."""
+        purpose = Purpose(purpose)
+        allowed, grants = self._documents_allowed(collection, source, purpose, recipient)
+        lo_ms = _ms(since, _FAR_PAST_DAY * DAY_MS)
+        hi_ms = _ms(until, _FAR_FUTURE_DAY * DAY_MS)
+        collection_id = self._collection_id(collection)
+        span = self.backend.record_day_span(self.person.id, collection_id) if allowed else None
+        out: list[Document] = []
+        if span is not None:
+            first = max(span[0], lo_ms // DAY_MS)
+            day = min(span[1], (hi_ms - 1) // DAY_MS)
+            width = 1
+            while day >= first and (limit is None or len(out) < limit):
+                start = max(first, day - width + 1)
+                found = [
+                    self._open_document(tag, sealed)
+                    for tag, sealed in self.backend.record_get(
+                        self.person.id, collection_id, start, day
+                    )
+                ]
+                found.sort(key=lambda d: (d.ts_ms, d.id), reverse=True)
+                for d in found:
+                    if lo_ms <= d.ts_ms < hi_ms and (where is None or where(d)):
+                        out.append(d)
+                        if limit is not None and len(out) >= limit:
+                            break
+                day, width = start - 1, min(width * 2, 64)
+        lineage = Lineage(
+            purpose=purpose.value,
+            recipient=recipient,
+            grants=grants,
+            inputs=(
+                InputRef(
+                    metric=collection,
+                    source=source,
+                    first_ms=min((d.ts_ms for d in out), default=None),
+                    last_ms=max((d.ts_ms for d in out), default=None),
+                    count=len(out),
+                ),
+            )
+            if allowed
+            else (),
+        )
+        self.log_event(
+            "read",
+            purpose.value,
+            metric=collection,
+            count=len(out),
+            grants=grants,
+            recipient=recipient,
+            withheld=0 if allowed else 1,
+        )
+        return Documents(out, lineage)
 
     # -- quarantine ------------------------------------------------------------
     def write_quarantine(self, items: Sequence[Quarantined]) -> int:
