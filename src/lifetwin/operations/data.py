@@ -13,6 +13,7 @@ from lifetwin.core.errors import LifeTwinError
 from lifetwin.core.model import Event, Observation
 from lifetwin.core.vocabulary import metric
 from lifetwin.operations.context import Context
+from lifetwin.services.importer import ImportSummary
 from lifetwin.services.overview import summarize
 
 MAX_POINTS = 10_000
@@ -53,6 +54,47 @@ def num(value: float | None, digits: int = 2) -> float | None:
 
 def _day(days_since_epoch: int) -> str:
     return (date(1970, 1, 1) + timedelta(days=days_since_epoch)).isoformat()
+
+
+# -- imports --------------------------------------------------------------------------------
+class ProblemView(BaseModel):
+    file: str | None
+    line: int | None
+    reason: str
+
+
+class ImportResult(BaseModel):
+    """What an import did, for the person to read."""
+
+    file: str
+    format: str
+    read: int
+    stored: int
+    duplicates: int
+    changed: int
+    quarantined: int
+    problem_count: int
+    problems: list[ProblemView]
+    skipped: dict[str, int]
+    fatal: str | None
+
+    @classmethod
+    def of(cls, s: ImportSummary) -> ImportResult:
+        return cls(
+            file=s.file,
+            format=s.format,
+            read=s.read,
+            stored=s.stored,
+            duplicates=s.duplicates,
+            changed=s.changed,
+            quarantined=s.quarantined,
+            problem_count=s.problem_count,
+            problems=[
+                ProblemView(file=p.file, line=p.line, reason=p.reason) for p in s.problems[:100]
+            ],
+            skipped=dict(s.skipped),
+            fatal=s.fatal,
+        )
 
 
 # -- the person -------------------------------------------------------------------------------

@@ -29,21 +29,9 @@ class UploadTooLargeError(LifeTwinError):
 
 
 def summary_dict(s: ImportSummary) -> dict[str, Any]:
-    return {
-        "file": s.file,
-        "format": s.format,
-        "read": s.read,
-        "stored": s.stored,
-        "duplicates": s.duplicates,
-        "changed": s.changed,
-        "quarantined": s.quarantined,
-        "problem_count": s.problem_count,
-        "problems": [
-            {"file": p.file, "line": p.line, "reason": p.reason} for p in s.problems[:100]
-        ],
-        "skipped": s.skipped,
-        "fatal": s.fatal,
-    }
+    from lifetwin.operations.data import ImportResult
+
+    return ImportResult.of(s).model_dump(mode="json")
 
 
 @dataclass

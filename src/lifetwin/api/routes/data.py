@@ -13,7 +13,7 @@ from lifetwin.api import ingest
 from lifetwin.api.deps import Svc, Who, Writer, owner, page_link, reader, reply, scope, writer
 from lifetwin.api.security import ApiError
 from lifetwin.operations import data
-from lifetwin.operations.data import MAX_POINTS, parse_time
+from lifetwin.operations.data import MAX_POINTS, ImportResult, parse_time
 from lifetwin.privacy.consent import Purpose
 from lifetwin.services.accounts import Role
 from lifetwin.services.background import ImportStatus, summary_dict
@@ -31,27 +31,13 @@ class PersonList(BaseModel):
     next: str | None = None
 
 
-class ImportSummaryOut(BaseModel):
-    file: str
-    format: str
-    read: int
-    stored: int
-    duplicates: int
-    changed: int
-    quarantined: int
-    problem_count: int
-    problems: list[dict[str, object]]
-    skipped: dict[str, int]
-    fatal: str | None
-
-
 class ImportStatusOut(BaseModel):
     id: str
     file: str
     state: str
     read: int
     seconds: float
-    summary: ImportSummaryOut | None
+    summary: ImportResult | None
     error: str | None
 
     @classmethod
@@ -177,7 +163,7 @@ def read_observations(
     tags=["data"],
     summary="Ingest observations (JSON or NDJSON); all are stored or none",
     status_code=201,
-    response_model=ImportSummaryOut,
+    response_model=ImportResult,
     openapi_extra={
         **scope("write"),
         "requestBody": {
