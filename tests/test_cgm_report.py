@@ -112,12 +112,44 @@ def test_the_report_matches_iglu(store: Store) -> None:
             assert profile[f"p{p}"] == pytest.approx(one(cuts, str(p)), abs=0.051), (hour, p)
 
 
-def test_mage_counts_only_excursions_above_one_sd() -> None:
-    wave = np.array([100.0, 200, 100, 200, 100, 105, 100, 105, 100])
-    sd = float(np.std(wave, ddof=1))
-    assert sd < 100
-    assert mage(wave) == pytest.approx(100.0)  # the 5 mg/dL wiggles are ignored
-    assert mage(np.array([120.0, 120, 120])) == 0.0
+def test_mage_matches_iglus_moving_average_mage_on_the_real_sample(store: Store) -> None:
+    """Fernandes et al. 2022 (iglu's default) within 2 % on the real Clarity sample."""
+    import iglu_python as iglu  # a dev dependency
+    import pandas as pd
+
+    person = store.add_person("Joe")
+    import_file(store, person, CLARITY, timezone="America/New_York")
+    report = cgm_report(store.vault(person), Purpose.SELF_ACCESS)
+    rows = _egv_rows()
+    data = pd.DataFrame(
+        {
+            "id": "joe",
+            "time": pd.to_datetime([r["Timestamp (YYYY-MM-DDThh:mm:ss)"] for r in rows]),
+            "gl": [float(r["Glucose Value (mg/dL)"]) for r in rows],
+        }
+    )
+    expected = float(iglu.mage(data)["MAGE"].iloc[0])
+    assert expected == pytest.approx(69.1, abs=0.05)
+    assert report.mage_mg_dl == pytest.approx(expected, rel=0.02)
+    assert report.mage_mg_dl == pytest.approx(expected, abs=0.05)  # in fact to the rounding
+
+
+def test_a_small_dip_does_not_split_a_large_excursion() -> None:
+    rise = np.linspace(80, 200, 25)
+    rise[12] -= 2  # one 2 mg/dL wiggle half-way up
+    trace = np.tile(np.concatenate([rise, np.linspace(200, 80, 25)[1:-1]]), 10)
+    assert mage(trace) == pytest.approx(120, abs=1)  # the turning-point MAGE gave ~81
+    assert mage(np.full(50, 120.0)) == 0.0
+    assert mage(np.array([120.0, 130])) is None
+
+
+def test_mage_does_not_bridge_long_gaps() -> None:
+    minutes = np.arange(0, 2 * 1440, 5.0)
+    trace = 140 + 50 * np.sin(2 * np.pi * minutes / 360)
+    whole = mage(trace, minutes)
+    # the same trace with a four-hour hole: the two pieces are measured on their own
+    hole = (minutes < 1000) | (minutes > 1240)
+    assert mage(trace[hole], minutes[hole]) == pytest.approx(whole, rel=0.05)
 
 
 def test_ranges_sum_to_100_and_boundaries_follow_the_consensus() -> None:
