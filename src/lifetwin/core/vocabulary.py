@@ -519,6 +519,33 @@ METRICS: tuple[Metric, ...] = (
         loinc="2085-9",
         molar_mass_g_mol=CHOLESTEROL_MOLAR_MASS_G_MOL,
     ),
+    Metric(
+        "egfr",
+        "Estimated glomerular filtration rate (per 1.73 m²)",
+        _M,
+        _I,
+        "mL/min",
+        1,
+        250,
+        loinc="62238-1",  # CKD-EPI; other eGFR codes in _EXTRA_LOINC
+    ),
+    Metric(
+        "smoking_status",
+        "Tobacco smoking status",
+        _V,
+        _I,
+        "",
+        value_type=ValueType.CATEGORY,
+        categories=(
+            "current_every_day",
+            "current_some_day",
+            "current",
+            "former",
+            "never",
+            "unknown",
+        ),
+        loinc="72166-2",
+    ),
     # nutrition
     Metric(
         "dietary_energy",
@@ -685,6 +712,13 @@ _EXTRA_LOINC = {
     "17856-6": "hba1c",  # by HPLC
     "8328-7": "body_temperature",  # axillary
     "8331-1": "body_temperature",  # oral
+    "98979-8": "egfr",  # CKD-EPI 2021 (race-free)
+    "33914-3": "egfr",  # MDRD
+    "48642-3": "egfr",  # MDRD, non-Black
+    "48643-1": "egfr",  # MDRD, Black
+    "50044-7": "egfr",  # MDRD, female
+    "88293-6": "egfr",  # CKD-EPI, Black
+    "88294-4": "egfr",  # CKD-EPI, non-Black
 }
 BY_LOINC: dict[str, Metric] = {m.loinc: m for m in METRICS if m.loinc}
 BY_LOINC.update({code: _BY_CODE[name] for code, name in _EXTRA_LOINC.items()})
