@@ -179,3 +179,70 @@ def test_the_cgm_command(cli: Callable[..., Any]) -> None:
     assert f"{len(_egvs()):,} readings" in shown.stdout
     assert "70-180 mg/dL" in shown.stdout
     assert "Ambulatory glucose profile" in shown.stdout
+
+
+def test_the_report_uses_one_source_and_the_latest_14_days_and_warns(store: Store) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from lifetwin.store.codec import Columns
+
+    person = store.add_person("Joe")
+    import_file(store, person, CLARITY, timezone="America/New_York")
+    vault = store.vault(person)
+    clarity = cgm_report(vault, Purpose.SELF_ACCESS)
+    (source,) = {s.source for s in vault.streams() if s.metric == "glucose"}
+    # an older meter in another year, and a few recent readings from a second app
+    old = datetime(2013, 3, 1, tzinfo=UTC)
+    n = 4000
+    z = np.zeros(n, dtype=np.int64)
+    ts = int(old.timestamp() * 1000) + np.arange(n, dtype=np.int64) * 300_000
+    vault.write_columns(
+        "glucose", "old meter", None, "mg/dL", Columns(ts, z, np.full(n, 150.0), z, z, z, z)
+    )
+    assert clarity.last is not None
+    recent = int((clarity.last - timedelta(hours=1)).timestamp() * 1000)
+    few = recent + np.arange(10, dtype=np.int64) * 300_000
+    z10 = np.zeros(10, dtype=np.int64)
+    vault.write_columns(
+        "glucose",
+        "phone app",
+        None,
+        "mg/dL",
+        Columns(few, z10, np.full(10, 90.0), z10, z10, z10, z10),
+    )
+    report = cgm_report(vault, Purpose.SELF_ACCESS)
+    assert report.source == source
+    assert report.readings == clarity.readings  # nothing from 2013, nothing from the app
+    assert report.mean_mg_dl == clarity.mean_mg_dl
+    assert report.other_sources == ["phone app"]
+    assert report.days == 14.0
+    assert report.period_end is not None
+    assert report.period_end > report.last
+    covered = [w for w in report.warnings if w.startswith("The readings cover")]
+    assert covered
+    assert "the consensus asks for 14 days" in covered[0]
+    assert any("phone app" in w and "not mixed in" in w for w in report.warnings)
+    chosen = cgm_report(vault, Purpose.SELF_ACCESS, source="old meter")
+    assert chosen.readings == 0
+    assert chosen.warnings[0] == "There are no readings from the source 'old meter' in this period."
+    then = cgm_report(
+        vault,
+        Purpose.SELF_ACCESS,
+        since=old,
+        until=old + timedelta(days=14),
+        source="old meter",
+    )
+    assert then.readings == n
+    assert then.mean_mg_dl == 150.0
+    assert not any("possible readings" in w for w in then.warnings)
+
+
+def test_the_captured_share_counts_the_readings_the_period_could_hold() -> None:
+    every_hour = np.arange(0, 15 * 86_400_000, 3_600_000, dtype=np.int64)
+    report = summarize(
+        every_hour, np.zeros(len(every_hour), np.int64), np.full(len(every_hour), 120.0)
+    )
+    assert report.data_captured_pct == 100.0  # hourly readings, evenly spaced, are all there
+    gappy = np.concatenate([np.arange(0, 86_400_000, 300_000), [14 * 86_400_000]]).astype(np.int64)
+    sparse = summarize(gappy, np.zeros(len(gappy), np.int64), np.full(len(gappy), 120.0))
+    assert sparse.data_captured_pct < 70

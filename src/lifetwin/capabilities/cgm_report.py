@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import numpy as np
 import numpy.typing as npt
@@ -247,6 +247,13 @@ class CgmReport:
     ranges_pct: dict[str, float]
     agp: dict[int, dict[str, float]] = field(default_factory=dict)  # hour -> percentiles
     lineage: Lineage | None = None
+    # the period and the one source the report is made of, and what to be careful about
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+    days: float = 0.0
+    source: str | None = None
+    other_sources: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def summarize(ts_ms: npt.NDArray[np.int64], tz_min: npt.NDArray[np.int64], mg_dl: F64) -> CgmReport:
@@ -271,8 +278,6 @@ def summarize(ts_ms: npt.NDArray[np.int64], tz_min: npt.NDArray[np.int64], mg_dl
                 f"p{p}": round(float(c), 1) for p, c in zip(PERCENTILES, cuts, strict=True)
             }
             agp[hour]["n"] = float(len(values))
-    from datetime import UTC
-
     return CgmReport(
         readings=n,
         first=datetime.fromtimestamp(int(ts_ms[0]) / 1000, UTC),
@@ -290,6 +295,10 @@ def summarize(ts_ms: npt.NDArray[np.int64], tz_min: npt.NDArray[np.int64], mg_dl
     )
 
 
+MIN_DAYS = 14  # the consensus asks for 14 days ...
+MIN_CAPTURED_PCT = 70.0  # ... with at least 70 % of the possible readings
+
+
 def cgm_report(
     vault: Vault,
     purpose: Purpose,
@@ -297,13 +306,83 @@ def cgm_report(
     until: datetime | None = None,
     *,
     recipient: str | None = None,
+    source: str | None = None,
+    days: int = MIN_DAYS,
 ) -> CgmReport:
+    """The CGM report of one primary source over one period, with warnings.
+
+    By default the period is the latest ``days`` (14) days up to the newest reading
+    (``since``/``until`` set it instead) and the source is the CGM source with the most
+    readings in it (``source`` names another). Finger-stick calibrations and daily
+    summaries are left out. The report warns when it covers fewer than 14 days or less
+    than 70 % of the readings the period could hold (Battelino et al. 2019), and names
+    the sources it left out.
+    """
     series = vault.read_series(
         "glucose", purpose=purpose, recipient=recipient, since=since, until=until
     )
     cgm = np.array([not s.source.endswith("(daily)") for s in series.streams], dtype=bool)
     keep = cgm[series.stream_index] if len(series.streams) else np.zeros(0, dtype=bool)
     keep &= (series.columns.quality & int(Quality.CALIBRATION)) == 0  # finger sticks are not CGM
-    report = summarize(series.ts_ms[keep], series.columns.tz_min[keep], series.values[keep])
+    ts_all = series.ts_ms[keep]
+    names = np.array([s.source for s in series.streams], dtype=object)
+    sources_all = names[series.stream_index[keep]] if len(names) else np.zeros(0, dtype=object)
+    end_ms = _ms(until) if until is not None else (int(ts_all.max()) + 1 if len(ts_all) else None)
+    start_ms = (
+        _ms(since)
+        if since is not None
+        else (end_ms - days * 86_400_000 if end_ms is not None else None)
+    )
+    window = np.ones(len(ts_all), dtype=bool)
+    if start_ms is not None:
+        window &= ts_all >= start_ms
+    if end_ms is not None:
+        window &= ts_all < end_ms
+    counts: dict[str, int] = {}
+    for name in sources_all[window].tolist():
+        counts[name] = counts.get(name, 0) + 1
+    chosen = (
+        source
+        if source is not None
+        else (max(counts, key=lambda k: (counts[k], k)) if counts else None)
+    )
+    pick = window & (sources_all == chosen)
+    index = np.flatnonzero(keep)[pick]
+    report = summarize(series.ts_ms[index], series.columns.tz_min[index], series.values[index])
     report.lineage = series.lineage
+    report.source = chosen
+    report.other_sources = sorted(k for k in counts if k != chosen)
+    report.period_start = None if start_ms is None else datetime.fromtimestamp(start_ms / 1000, UTC)
+    report.period_end = None if end_ms is None else datetime.fromtimestamp(end_ms / 1000, UTC)
+    if start_ms is not None and end_ms is not None:
+        report.days = round((end_ms - start_ms) / 86_400_000, 1)
+    report.warnings = _warnings(report, source is not None and not counts.get(source))
     return report
+
+
+def _ms(when: datetime) -> int:
+    return int(when.timestamp() * 1000)
+
+
+def _warnings(report: CgmReport, unknown_source: bool) -> list[str]:
+    out = []
+    if unknown_source:
+        out.append(f"There are no readings from the source '{report.source}' in this period.")
+    if report.readings and report.first is not None and report.last is not None:
+        covered = (report.last - report.first).total_seconds() / 86_400
+        if covered < MIN_DAYS - 0.5:
+            out.append(
+                f"The readings cover {covered:.1f} days; the consensus asks for {MIN_DAYS} "
+                "days before these figures describe your usual glucose."
+            )
+        if report.data_captured_pct < MIN_CAPTURED_PCT:
+            out.append(
+                f"Only {report.data_captured_pct:g} % of the possible readings are present; "
+                f"the consensus asks for at least {MIN_CAPTURED_PCT:g} %."
+            )
+    if report.other_sources:
+        out.append(
+            f"Only {report.source} is included; other glucose sources in this period "
+            f"({', '.join(report.other_sources)}) are not mixed in."
+        )
+    return out

@@ -129,6 +129,7 @@ class Alert(BaseModel):
     message: str
     score: float
     lineage: Lineage
+    at: datetime | None = None  # the time of the value the alert is based on
 
 
 class Notifier(Protocol):
@@ -231,9 +232,13 @@ def deviation_threshold(false_alerts_per_month: float, observations_per_month: f
 def deviation_alerts(
     vault: Vault, *, false_alerts_per_month: float = 1.0, notifiers: Sequence[Notifier] = ()
 ) -> list[Alert]:
-    """Flag each metric whose newest value is far from the person's own baseline for that
-    hour of the week, with a per-metric false-alarm budget. Reads for forecasting."""
+    """Flag each metric whose newest value is unusual for the person, by the one rule of
+    :mod:`lifetwin.capabilities.unusual` (outside their targets, or far from their own
+    baseline for that hour of the week with a spread that cannot collapse below a
+    plausible floor), the distance set by a per-metric false-alarm budget. Amounts that
+    are events (insulin doses, meals) are never flagged. Reads for forecasting."""
     from lifetwin.capabilities.twin_state import TwinState
+    from lifetwin.capabilities.unusual import assess, glucose_targets
 
     state = TwinState()
     lineage: Lineage | None = None
@@ -247,33 +252,33 @@ def deviation_alerts(
             strict=True,
         ):
             state.learn_one(code, t, z, v)
+    targets = glucose_targets(vault.profile())
     found: list[Alert] = []
-    for code, (ts_ms, value, tz_min) in sorted(state.latest.items()):
-        baseline = state.hourly[code].get(TwinState.slot(ts_ms, tz_min))
+    for code, (ts_ms, _value, _tz_min) in sorted(state.latest.items()):
         overall = state.overall[code]
-        if baseline is None or baseline.n < 8:
+        if overall.n < 8 or lineage is None:
             continue
         first_ms = state.first_ms[code]
         per_month = overall.n / max(1.0, (ts_ms - first_ms) / 86_400_000) * 30
-        z = baseline.z(value)
         limit = deviation_threshold(false_alerts_per_month, per_month)
-        if z is not None and abs(z) > limit and lineage is not None:
-            day = datetime.fromtimestamp(ts_ms / 1000, UTC).date()
-            found.append(
-                Alert(
-                    kind="deviation",
-                    day=day,
-                    metric=code,
-                    score=round(z, 2),
-                    lineage=lineage,
-                    message=(
-                        f"Your latest {code.replace('_', ' ')} ({value:g}) is unusually "
-                        f"{'high' if z > 0 else 'low'} for you at this hour of the week "
-                        f"(z {z:+.1f}, your usual {baseline.centre:.4g}). An observation, "
-                        "not a diagnosis."
-                    ),
-                )
+        verdict = assess(state, code, targets=targets if code == "glucose" else None, z_limit=limit)
+        if verdict is None or not verdict.unusual:
+            continue
+        at = datetime.fromtimestamp(ts_ms / 1000, UTC)
+        found.append(
+            Alert(
+                kind="deviation",
+                day=at.date(),
+                metric=code,
+                score=verdict.z if verdict.z is not None else 0.0,
+                lineage=lineage,
+                at=at,
+                message=(
+                    f"Your latest {code.replace('_', ' ')}: {verdict.sentence} "
+                    "An observation, not a diagnosis."
+                ),
             )
+        )
     for alert in found:
         for notifier in notifiers:
             notifier.notify(alert)

@@ -68,8 +68,10 @@ _MEASURES: dict[str, tuple[str, dict[str, float], float, float]] = {
     "height_cm": ("cm", {"cm": 1.0, "m": 100.0, "in": 2.54, "inch": 2.54, "ft": 30.48}, 50, 272),
     "weight_kg": ("kg", {"kg": 1.0, "lb": 0.45359237, "lbs": 0.45359237}, 20, 500),
     "waist_cm": ("cm", {"cm": 1.0, "m": 100.0, "in": 2.54, "inch": 2.54}, 40, 250),
+    "glucose_low_mg_dl": ("mg/dl", {"mg/dl": 1.0, "mmol/l": 18.016}, 54, 100),
+    "glucose_high_mg_dl": ("mg/dl", {"mg/dl": 1.0, "mmol/l": 18.016}, 120, 300),
 }
-_NUMBER_WITH_UNIT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*$")
+_NUMBER_WITH_UNIT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z/]*)\s*$")
 
 DESCRIPTIONS: dict[str, str] = {
     "birth_date": "birth date, YYYY-MM-DD",
@@ -92,6 +94,8 @@ DESCRIPTIONS: dict[str, str] = {
     "height_cm": "height, in cm unless another unit is given (cm, m, in, ft)",
     "weight_kg": "weight, in kg unless another unit is given (kg, lb)",
     "waist_cm": "waist circumference, in cm unless another unit is given (cm, in)",
+    "glucose_low_mg_dl": "the low end of your glucose target range (default 70 mg/dL)",
+    "glucose_high_mg_dl": "the high end of your glucose target range (default 180 mg/dL)",
 }
 
 
@@ -174,6 +178,8 @@ class Profile(BaseModel):
     height_cm: float | None = None
     weight_kg: float | None = None
     waist_cm: float | None = None
+    glucose_low_mg_dl: float | None = None
+    glucose_high_mg_dl: float | None = None
 
     @field_validator(
         "smoker",
@@ -207,7 +213,14 @@ class Profile(BaseModel):
         allowed = ("none", "second_degree", "parent_or_sibling", "child", "first_degree")
         return _choice("family_history_diabetes", value, allowed, _FAMILY_SPELLINGS)
 
-    @field_validator("height_cm", "weight_kg", "waist_cm", mode="before")
+    @field_validator(
+        "height_cm",
+        "weight_kg",
+        "waist_cm",
+        "glucose_low_mg_dl",
+        "glucose_high_mg_dl",
+        mode="before",
+    )
     @classmethod
     def _measures(cls, value: Any, info: Any) -> float | None:
         return _measure(str(info.field_name), value)
