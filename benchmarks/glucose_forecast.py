@@ -2,7 +2,7 @@
 persistence and a gradient-boosted peer.
 
     python benchmarks/glucose_forecast.py [--patients adult#006,...] [--seed 1] [--days 14]
-        [--test-days 7] [--cache DIR] [--no-peer] [--draws 1000]
+        [--test-days 7] [--cache DIR] [--no-peer] [--draws 1000] [--oracle]
 
 Each virtual patient (simglucose; random meals, the GuardianRT CGM noise model, the
 basal-bolus controller, 5-minute CGM) is simulated for ``--days`` days; patient ``i`` of
@@ -32,6 +32,8 @@ Reported:
   hypo_signal) and, for context, the same rule on AR2's forecasts.
 * 95 % intervals from a patient-clustered bootstrap (patients resampled with
   replacement, ``--draws`` times).
+* ``--oracle``: the alerts of a forecaster that knows the future glucose except the
+  sensor noise, over a family of rules (see :func:`oracle_alerts`).
 * Patients whose CGM sits at the sensor's floor (≤ 40 mg/dL) or ceiling (≥ 400 mg/dL)
   more than 20 % of the time are flagged; every figure is also given without them.
 
@@ -119,7 +121,13 @@ def _ar2_path(cgm: np.ndarray, idx: np.ndarray, horizon: int) -> np.ndarray:
 
 
 def run_patient(
-    name: str, days: int, seed: int, test_days: int, cache: Path | None, peer: bool
+    name: str,
+    days: int,
+    seed: int,
+    test_days: int,
+    cache: Path | None,
+    peer: bool,
+    oracle: bool = False,
 ) -> dict[str, Any]:
     data = load_run(name, seed, days, cache)
     cgm = data["cgm"]
@@ -186,6 +194,50 @@ def run_patient(
     for h in ALERT_HORIZONS_MIN:
         ar2_trajectory[h][idx] = _ar2_path(cgm, idx, h)
     out["ar2_alerts"] = score_alerts(cgm, hypo_signal(ar2_trajectory), split)
+    if oracle:
+        out["oracle"] = oracle_alerts(data, seed, split)
+    return out
+
+
+def oracle_alerts(data: dict[str, Any], seed: int, split: int) -> dict[str, AlertScore]:
+    """Alerts of a forecaster that knows the future exactly except the CGM sensor noise.
+
+    simglucose's CGM is the subcutaneous glucose plus a noise sequence drawn from the
+    sensor's seed, so the benchmark can take the noise out: the oracle knows the future
+    subcutaneous glucose and predicts the noise from its last six values (least squares
+    on the training days). Its trajectory goes through the same family of rules as
+    LifeTwin's — below a threshold (66-80 mg/dL) for 5 or 15 minutes starting within
+    20-60 minutes — each scored like LifeTwin's alert. Context for how much of the
+    alert's error is the sensor's, not a model anyone could run nor a strict ceiling
+    (its noise forecast is linear, its rule family small). Needs the default sensor.
+    """
+    import warnings
+
+    from lifetwin.services.glucose_sim import SENSOR
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from simglucose.sensor.cgm import CGMSensor
+    cgm = data["cgm"]
+    n = len(cgm)
+    source = CGMSensor.withName(SENSOR, seed=seed)._noise_generator
+    noise = np.array([next(source) for _ in range(n)])
+    physiology = cgm - noise
+    lags = np.column_stack([np.ones(n)] + [np.roll(noise, lag) for lag in range(6)])
+    trajectory = {}
+    for h in range(5, 80, 5):
+        steps = h // 5
+        rows = np.arange(6, split - steps)
+        weights = np.linalg.lstsq(lags[rows], noise[rows + steps], rcond=None)[0]
+        forecast = np.full(n, np.nan)
+        forecast[:-steps] = physiology[steps:] + (lags @ weights)[:-steps]
+        trajectory[h] = np.clip(forecast, cgm.min(), None)
+    out = {}
+    for threshold in range(66, 82, 2):
+        for within in (20, 30, 45, 60):
+            for lasting in (5, 15):
+                signal = hypo_signal(trajectory, threshold, within, lasting)
+                out[f"{threshold}/{within}/{lasting}"] = score_alerts(cgm, signal, split)
     return out
 
 
@@ -294,6 +346,9 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=None, help="keep simulated runs here")
     parser.add_argument("--no-peer", action="store_true", help="skip the gradient-boosted peer")
     parser.add_argument("--draws", type=int, default=1000, help="bootstrap resamples")
+    parser.add_argument(
+        "--oracle", action="store_true", help="also score alerts that know the future glucose"
+    )
     args = parser.parse_args()
     if not 1 <= args.test_days < args.days:
         parser.error("--test-days must be at least 1 and leave at least one day to train on")
@@ -302,7 +357,9 @@ def main() -> None:
     rows = []
     for i, patient in enumerate(args.patients.split(",")):
         seed = args.seed + i
-        rows.append(run_patient(patient, args.days, seed, args.test_days, args.cache, peer))
+        rows.append(
+            run_patient(patient, args.days, seed, args.test_days, args.cache, peer, args.oracle)
+        )
         print(f"{patient} (seed {args.seed + i}) done", flush=True)
     summary: dict[str, Any] = {
         "days": args.days,
@@ -313,6 +370,35 @@ def main() -> None:
     flagged = [r["patient"] for r in rows if r["flagged"]]
     summary["flagged_patients"] = flagged
     summary["without_flagged"] = summarize([r for r in rows if not r["flagged"]], args.draws, peer)
+    if args.oracle:
+        rules = {
+            rule: pooled_alerts([{"a": r["oracle"][rule]} for r in rows], "a").summary()
+            for rule in rows[0]["oracle"]
+        }
+
+        def best(ok: Any, key: str) -> Any:
+            chosen = [(r, s) for r, s in rules.items() if ok(s)]
+            return max(chosen, key=lambda rs: rs[1][key] or 0, default=None)
+
+        summary["oracle"] = {
+            "rules": "threshold mg/dL / starting within min / lasting min",
+            "best_recall_at_precision_0.7_and_0.3_false_per_day": best(
+                lambda s: (s["hypo_precision"] or 0) >= 0.7 and s["false_alerts_per_day"] <= 0.3,
+                "hypo_recall",
+            ),
+            "best_recall_with_gain_20_min_at_precision_0.7": best(
+                lambda s: (
+                    (s["hypo_precision"] or 0) >= 0.7 and (s["median_time_gain_min"] or 0) >= 20
+                ),
+                "hypo_recall",
+            ),
+            "best_precision_at_recall_0.88_and_gain_20_min": best(
+                lambda s: (
+                    (s["hypo_recall"] or 0) >= 0.88 and (s["median_time_gain_min"] or 0) >= 20
+                ),
+                "hypo_precision",
+            ),
+        }
     summary["seconds"] = round(time.perf_counter() - t0, 1)
     for h in HORIZONS_MIN:
         print(
@@ -331,6 +417,8 @@ def main() -> None:
         f"{summary['share_warned_15min']} warned >= 15 min; {summary['events']} events"
     )
     print(f"flagged (sensor floor/ceiling > 20 % of the time): {flagged or 'none'}")
+    if args.oracle:
+        print(f"oracle: {summary['oracle']}")
     print(json.dumps(summary))
 
 
