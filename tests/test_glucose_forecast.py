@@ -197,3 +197,23 @@ def test_the_alert_rule_wants_a_sustained_low_soon() -> None:
     assert hypo_warning(falling)
     stacked = {h: np.array([dip[h], late[h], falling[h]]) for h in dip}
     assert hypo_signal(stacked).tolist() == [False, False, True]
+
+
+def test_where_its_own_past_forecasts_fail_the_model_leans_on_ar2() -> None:
+    from lifetwin.capabilities.glucose_forecast import ar2_change
+
+    glucose, insulin, carbs, minute = _synthetic(6, 3000)
+    x = feature_matrix(glucose, insulin, carbs, minute)
+    # a person whose glucose moves exactly as AR2 extrapolates: any other forecast is worse
+    y = {h: ar2_change(x, h) for h in (30, 60, 120)}
+    model = GlucoseForecaster()
+    fresh = GlucoseForecaster()
+    fresh.learn_many(x[:1000], {h: v[:1000] for h, v in y.items()})
+    assert fresh.mix(30) == 1.0  # no honest forecasts yet: the model alone
+    for lo in range(0, 3000, 288):  # day by day, as forecast_for_person learns
+        model.learn_many(x[lo : lo + 288], {h: v[lo : lo + 288] for h, v in y.items()})
+    assert model.mix(30) < 0.2
+    (f30, *_rest) = model.predict_one(x[2990], float(glucose[2990]))
+    assert f30.value_mg_dl == pytest.approx(glucose[2990] + y[30][2990], abs=0.5)
+    parts = model.explain_one(x[2990])[30]
+    assert sum(parts.values()) == pytest.approx(f30.value_mg_dl - glucose[2990], abs=0.05)

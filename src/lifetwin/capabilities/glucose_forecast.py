@@ -10,7 +10,13 @@ It learns online: each ``learn_one`` adds one example to the sufficient statisti
 (XᵀX, Xᵀy, yᵀy), and the weights are the exact ridge solution of everything seen so far,
 so it personalizes as data arrives. Forecasts stay within the sensor's range.
 
-Intervals are split-conformal: the empirical quantiles of the model's own errors on
+The forecast is the ridge model's, combined with Nightscout's AR2 by a per-person,
+per-horizon weight fitted by least squares on the person's own forecasts of data not
+yet learned (:meth:`GlucoseForecaster.mix`; 1 until there are two days of them). For most
+people the weight stays near 1; it drops where the model's own forecasts did worse,
+such as a CGM stuck at the sensor's floor.
+
+Intervals are split-conformal: the empirical quantiles of the forecast's own errors on
 data it had not yet learned (each batch is forecast before it is learned); until there
 are enough such errors, the in-sample residual spread (inflated) stands in. An interval
 is never narrower than ``MIN_HALF_WIDTH_MG_DL`` either side (about the sensor's own
@@ -82,6 +88,22 @@ def ar2_forecast(cgm: F64, horizon_min: int) -> float:
     for _ in range(horizon_min // STEP_MIN):
         y1, y0 = y0, -0.723 * y1 + 1.716 * y0
     return float(140.0 * np.exp(y0))
+
+
+def ar2_change(x: F64, horizon_min: int) -> F64:
+    """AR2's forecast change for feature rows (from their level and last 5-minute change).
+
+    >>> row = feature_matrix(np.array([100.0] * 6 + [105.0]), *(np.zeros(7),) * 3)[-1:]
+    >>> round(float(ar2_change(row, 30)[0]) + 105, 6) == round(
+    ...     ar2_forecast(np.array([100.0, 105.0]), 30), 6)
+    True
+    """
+    current = np.maximum(x[:, 1] * 100.0, 1.0)
+    previous = np.maximum(current - x[:, 2] * 10.0, 1.0)
+    y1, y0 = np.log(previous / 140.0), np.log(current / 140.0)
+    for _ in range(horizon_min // STEP_MIN):
+        y1, y0 = y0, -0.723 * y1 + 1.716 * y0
+    return np.asarray(140.0 * np.exp(y0) - current, dtype=np.float64)
 
 
 def on_board(amounts: F64, tau_min: float) -> F64:
@@ -275,7 +297,10 @@ class GlucoseForecaster:
         self._yty: dict[int, float] = {}
         self._n: dict[int, int] = {}
         self._weights: dict[int, F64] = {}
-        self._errors: dict[int, deque[float]] = {h: deque(maxlen=error_window) for h in horizons}
+        # per horizon, on data not yet learned: (model change - AR2 change, actual - AR2)
+        self._pairs: dict[int, deque[tuple[float, float]]] = {
+            h: deque(maxlen=error_window) for h in horizons
+        }
         self.seen = 0
 
     def clone(self) -> GlucoseForecaster:
@@ -306,8 +331,10 @@ class GlucoseForecaster:
             ok = np.all(np.isfinite(x), axis=1) & np.isfinite(y)
             rows, ys = x[ok], y[ok]
             if horizon in self._weights and len(rows):
-                predicted = rows @ self._weights[horizon]
-                self._errors[horizon].extend((ys - predicted).tolist())
+                own = rows @ self._weights[horizon]
+                ar2 = ar2_change(rows, horizon)
+                pairs = zip((own - ar2).tolist(), (ys - ar2).tolist(), strict=True)
+                self._pairs[horizon].extend(pairs)
             size = x.shape[1]
             self._xtx[horizon] = self._xtx.get(horizon, np.zeros((size, size))) + rows.T @ rows
             self._xty[horizon] = self._xty.get(horizon, np.zeros(size)) + rows.T @ ys
@@ -325,12 +352,38 @@ class GlucoseForecaster:
         rss = float(self._yty[horizon] - 2 * w @ self._xty[horizon] + w @ self._xtx[horizon] @ w)
         return float(np.sqrt(max(rss, 0.0) / max(n - len(w), 1)))
 
+    def mix(self, horizon: int) -> float:
+        """The share of the ridge model in the forecast (the rest is AR2's): the least-
+        squares weight on the person's own forecasts of data not yet learned, in [0, 1].
+        Near 1 for most people; lower where the model's own past forecasts did worse (a
+        CGM stuck at the sensor's floor). Needs two days of such forecasts; 1 before."""
+        pairs = self._pairs[horizon]
+        if len(pairs) < 2 * 288:
+            return 1.0
+        d, r = np.asarray(pairs).T
+        return float(np.clip(d @ r / max(float(d @ d), 1e-9), 0.0, 1.0))
+
+    def errors(self, horizon: int) -> F64:
+        """The forecast's errors on data not yet learned when it was forecast."""
+        if not self._pairs[horizon]:
+            return np.zeros(0)
+        d, r = np.asarray(self._pairs[horizon]).T
+        return np.asarray(r - self.mix(horizon) * d, dtype=np.float64)
+
+    def _change(self, x: F64, horizon: int) -> F64:
+        own = x @ self._weights[horizon]
+        share = self.mix(horizon)
+        if share >= 1.0:
+            return np.asarray(own, dtype=np.float64)
+        ar2 = ar2_change(np.atleast_2d(x), horizon).reshape(np.shape(own))
+        return np.asarray(ar2 + share * (own - ar2), dtype=np.float64)
+
     def _spread(self, horizon: int) -> tuple[float, float]:
         """The lower and upper offsets of the interval around a forecast change."""
         alpha = (1 - self.coverage) / 2
-        errors = self._errors[horizon]
+        errors = self.errors(horizon)
         if len(errors) >= 50:
-            low, high = np.quantile(np.asarray(errors), [alpha, 1 - alpha])
+            low, high = np.quantile(errors, [alpha, 1 - alpha])
         else:  # too few honest errors yet: the inflated in-sample spread
             from scipy.stats import norm
 
@@ -351,7 +404,7 @@ class GlucoseForecaster:
         for horizon in self.horizons:
             if horizon not in self._weights or not np.all(np.isfinite(x)):
                 continue
-            raw = current_mg_dl + float(x @ self._weights[horizon])
+            raw = current_mg_dl + float(self._change(x, horizon))
             low, high = self._spread(horizon)
             value = float(self._clip(raw))
             out.append(
@@ -366,11 +419,11 @@ class GlucoseForecaster:
 
     def predict_many(self, x: F64, current: F64, horizon: int) -> F64:
         """Forecasts for many rows at one horizon (NaN where a row is incomplete)."""
-        return np.asarray(self._clip(current + x @ self._weights[horizon]), dtype=np.float64)
+        return np.asarray(self._clip(current + self._change(x, horizon)), dtype=np.float64)
 
     def interval_many(self, x: F64, current: F64, horizon: int) -> tuple[F64, F64]:
         """The intervals of :meth:`predict_many`'s forecasts (low, high)."""
-        raw = current + x @ self._weights[horizon]
+        raw = current + self._change(x, horizon)
         value = self._clip(raw)
         low, high = self._spread(horizon)
         return (
@@ -379,11 +432,15 @@ class GlucoseForecaster:
         )
 
     def explain_one(self, x: F64) -> dict[int, dict[str, float]]:
-        """Each feature's contribution (weight × value) to the forecast change, per horizon."""
-        return {
-            h: dict(zip(FEATURES, (w * x).round(3).tolist(), strict=True))
-            for h, w in self._weights.items()
-        }
+        """Each feature's contribution (weight × value, times the model's share) to the
+        forecast change, and AR2's part, per horizon: they add up to the change."""
+        out = {}
+        for h, w in self._weights.items():
+            share = self.mix(h)
+            parts = dict(zip(FEATURES, (share * w * x).round(3).tolist(), strict=True))
+            parts["nightscout_ar2"] = round((1 - share) * float(ar2_change(x[None, :], h)[0]), 3)
+            out[h] = parts
+        return out
 
     @staticmethod
     def example(n: int, seed: int) -> list[tuple[Any, Any]]:
@@ -414,7 +471,7 @@ class GlucoseForecaster:
                 "xty": {h: v.tolist() for h, v in self._xty.items()},
                 "yty": self._yty,
                 "n": self._n,
-                "errors": {h: list(e) for h, e in self._errors.items()},
+                "pairs": {h: [list(p) for p in e] for h, e in self._pairs.items()},
             }
         )
 
@@ -437,7 +494,9 @@ class GlucoseForecaster:
             model._yty[h] = float(raw.get("yty", {}).get(key, 0.0))
             model._n[h] = int(raw.get("n", {}).get(key, 0))
             model._solve(h)
-            model._errors[h] = deque(raw["errors"][key], maxlen=model.error_window)
+            model._pairs[h] = deque(
+                (tuple(p) for p in raw.get("pairs", {}).get(key, [])), maxlen=model.error_window
+            )
         return model
 
 
@@ -458,6 +517,7 @@ class PersonForecast(BaseModel):
     status: str  # one sentence: current, or how old the last reading is
     hypo_forecast: bool = False  # the alert rule on the last reading, current or not
     trajectory: dict[int, float] = {}  # horizon -> forecast, every 5 minutes to 40
+    warnings: list[str] = []  # what makes this forecast less reliable
     lineage: Lineage | None = None
 
 
@@ -542,6 +602,22 @@ def forecast_for_person(vault: Any, now: datetime | None = None) -> PersonForeca
         "describes the past, not now."
     )
     low_ahead = bool(shown) and hypo_warning(trajectory)
+    warnings = []
+    for share, words in (
+        (
+            float(np.mean(values <= SENSOR_FLOOR_MG_DL)),
+            f"at its lower limit ({SENSOR_FLOOR_MG_DL:g}",
+        ),
+        (
+            float(np.mean(values >= SENSOR_CEILING_MG_DL)),
+            f"at its upper limit ({SENSOR_CEILING_MG_DL:g}",
+        ),
+    ):
+        if share > 0.2:
+            warnings.append(
+                f"Your sensor read {words} mg/dL or beyond) {share:.0%} of the time; forecasts "
+                "learned from such readings are less reliable."
+            )
     result = PersonForecast(
         last_reading_ms=int(ts[-1]),
         last_mg_dl=float(values[-1]),
@@ -554,6 +630,7 @@ def forecast_for_person(vault: Any, now: datetime | None = None) -> PersonForeca
         status=status,
         hypo_forecast=low_ahead,
         trajectory=trajectory,
+        warnings=warnings,
         lineage=lineage,
     )
     vault.save_derived(
