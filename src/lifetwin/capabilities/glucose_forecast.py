@@ -12,9 +12,10 @@ so it personalizes as data arrives. Forecasts stay within the sensor's range.
 
 The forecast is the ridge model's, combined with Nightscout's AR2 by a per-person,
 per-horizon weight fitted by least squares on the person's own forecasts of data not
-yet learned (:meth:`GlucoseForecaster.mix`; 1 until there are two days of them). For most
-people the weight stays near 1; it drops where the model's own forecasts did worse,
-such as a CGM stuck at the sensor's floor.
+yet learned, once the model's own forecasts did worse than AR2's there
+(:meth:`GlucoseForecaster.mix`): for most people the model stands alone; where it does
+not forecast that person well, such as a CGM stuck at the sensor's floor, it leans on
+AR2.
 
 Intervals are split-conformal: the empirical quantiles of the forecast's own errors on
 data it had not yet learned (each batch is forecast before it is learned); until there
@@ -354,13 +355,15 @@ class GlucoseForecaster:
 
     def mix(self, horizon: int) -> float:
         """The share of the ridge model in the forecast (the rest is AR2's): the least-
-        squares weight on the person's own forecasts of data not yet learned, in [0, 1].
-        Near 1 for most people; lower where the model's own past forecasts did worse (a
-        CGM stuck at the sensor's floor). Needs two days of such forecasts; 1 before."""
+        squares weight on the person's own forecasts of data not yet learned, in [0, 1],
+        used only when those forecasts did worse than AR2's (a CGM stuck at the sensor's
+        floor); 1 otherwise, and until there are two days of them."""
         pairs = self._pairs[horizon]
         if len(pairs) < 2 * 288:
             return 1.0
         d, r = np.asarray(pairs).T
+        if float(np.mean((r - d) ** 2)) <= float(np.mean(r**2)):
+            return 1.0  # the model did at least as well as AR2: it stands alone
         return float(np.clip(d @ r / max(float(d @ d), 1e-9), 0.0, 1.0))
 
     def errors(self, horizon: int) -> F64:
