@@ -303,6 +303,7 @@ class GlucoseForecaster:
             h: deque(maxlen=error_window) for h in horizons
         }
         self.seen = 0
+        self._cached: dict[int, tuple[float, F64]] = {}  # horizon -> (mix, errors)
 
     def clone(self) -> GlucoseForecaster:
         return GlucoseForecaster(
@@ -336,6 +337,7 @@ class GlucoseForecaster:
                 ar2 = ar2_change(rows, horizon)
                 pairs = zip((own - ar2).tolist(), (ys - ar2).tolist(), strict=True)
                 self._pairs[horizon].extend(pairs)
+                self._cached.pop(horizon, None)
             size = x.shape[1]
             self._xtx[horizon] = self._xtx.get(horizon, np.zeros((size, size))) + rows.T @ rows
             self._xty[horizon] = self._xty.get(horizon, np.zeros(size)) + rows.T @ ys
@@ -358,20 +360,24 @@ class GlucoseForecaster:
         squares weight on the person's own forecasts of data not yet learned, in [0, 1],
         used only when those forecasts did worse than AR2's (a CGM stuck at the sensor's
         floor); 1 otherwise, and until there are two days of them."""
-        pairs = self._pairs[horizon]
-        if len(pairs) < 2 * 288:
-            return 1.0
-        d, r = np.asarray(pairs).T
-        if float(np.mean((r - d) ** 2)) <= float(np.mean(r**2)):
-            return 1.0  # the model did at least as well as AR2: it stands alone
-        return float(np.clip(d @ r / max(float(d @ d), 1e-9), 0.0, 1.0))
+        return self._mixed(horizon)[0]
 
     def errors(self, horizon: int) -> F64:
         """The forecast's errors on data not yet learned when it was forecast."""
-        if not self._pairs[horizon]:
-            return np.zeros(0)
-        d, r = np.asarray(self._pairs[horizon]).T
-        return np.asarray(r - self.mix(horizon) * d, dtype=np.float64)
+        return self._mixed(horizon)[1]
+
+    def _mixed(self, horizon: int) -> tuple[float, F64]:
+        if horizon in self._cached:
+            return self._cached[horizon]
+        pairs = self._pairs[horizon]
+        if not pairs:
+            return 1.0, np.zeros(0)
+        d, r = np.asarray(pairs).T
+        share = 1.0
+        if len(pairs) >= 2 * 288 and float(np.mean((r - d) ** 2)) > float(np.mean(r**2)):
+            share = float(np.clip(d @ r / max(float(d @ d), 1e-9), 0.0, 1.0))
+        self._cached[horizon] = (share, np.asarray(r - share * d, dtype=np.float64))
+        return self._cached[horizon]
 
     def _change(self, x: F64, horizon: int) -> F64:
         own = x @ self._weights[horizon]
@@ -500,6 +506,7 @@ class GlucoseForecaster:
             model._pairs[h] = deque(
                 (tuple(p) for p in raw.get("pairs", {}).get(key, [])), maxlen=model.error_window
             )
+            model._cached.pop(h, None)
         return model
 
 
