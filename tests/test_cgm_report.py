@@ -112,12 +112,44 @@ def test_the_report_matches_iglu(store: Store) -> None:
             assert profile[f"p{p}"] == pytest.approx(one(cuts, str(p)), abs=0.051), (hour, p)
 
 
-def test_mage_counts_only_excursions_above_one_sd() -> None:
-    wave = np.array([100.0, 200, 100, 200, 100, 105, 100, 105, 100])
-    sd = float(np.std(wave, ddof=1))
-    assert sd < 100
-    assert mage(wave) == pytest.approx(100.0)  # the 5 mg/dL wiggles are ignored
-    assert mage(np.array([120.0, 120, 120])) == 0.0
+def test_mage_matches_iglus_moving_average_mage_on_the_real_sample(store: Store) -> None:
+    """Fernandes et al. 2022 (iglu's default) within 2 % on the real Clarity sample."""
+    import iglu_python as iglu  # a dev dependency
+    import pandas as pd
+
+    person = store.add_person("Joe")
+    import_file(store, person, CLARITY, timezone="America/New_York")
+    report = cgm_report(store.vault(person), Purpose.SELF_ACCESS)
+    rows = _egv_rows()
+    data = pd.DataFrame(
+        {
+            "id": "joe",
+            "time": pd.to_datetime([r["Timestamp (YYYY-MM-DDThh:mm:ss)"] for r in rows]),
+            "gl": [float(r["Glucose Value (mg/dL)"]) for r in rows],
+        }
+    )
+    expected = float(iglu.mage(data)["MAGE"].iloc[0])
+    assert expected == pytest.approx(69.1, abs=0.05)
+    assert report.mage_mg_dl == pytest.approx(expected, rel=0.02)
+    assert report.mage_mg_dl == pytest.approx(expected, abs=0.05)  # in fact to the rounding
+
+
+def test_a_small_dip_does_not_split_a_large_excursion() -> None:
+    rise = np.linspace(80, 200, 25)
+    rise[12] -= 2  # one 2 mg/dL wiggle half-way up
+    trace = np.tile(np.concatenate([rise, np.linspace(200, 80, 25)[1:-1]]), 10)
+    assert mage(trace) == pytest.approx(120, abs=1)  # the turning-point MAGE gave ~81
+    assert mage(np.full(50, 120.0)) == 0.0
+    assert mage(np.array([120.0, 130])) is None
+
+
+def test_mage_does_not_bridge_long_gaps() -> None:
+    minutes = np.arange(0, 2 * 1440, 5.0)
+    trace = 140 + 50 * np.sin(2 * np.pi * minutes / 360)
+    whole = mage(trace, minutes)
+    # the same trace with a four-hour hole: the two pieces are measured on their own
+    hole = (minutes < 1000) | (minutes > 1240)
+    assert mage(trace[hole], minutes[hole]) == pytest.approx(whole, rel=0.05)
 
 
 def test_ranges_sum_to_100_and_boundaries_follow_the_consensus() -> None:
@@ -147,3 +179,70 @@ def test_the_cgm_command(cli: Callable[..., Any]) -> None:
     assert f"{len(_egvs()):,} readings" in shown.stdout
     assert "70-180 mg/dL" in shown.stdout
     assert "Ambulatory glucose profile" in shown.stdout
+
+
+def test_the_report_uses_one_source_and_the_latest_14_days_and_warns(store: Store) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from lifetwin.store.codec import Columns
+
+    person = store.add_person("Joe")
+    import_file(store, person, CLARITY, timezone="America/New_York")
+    vault = store.vault(person)
+    clarity = cgm_report(vault, Purpose.SELF_ACCESS)
+    (source,) = {s.source for s in vault.streams() if s.metric == "glucose"}
+    # an older meter in another year, and a few recent readings from a second app
+    old = datetime(2013, 3, 1, tzinfo=UTC)
+    n = 4000
+    z = np.zeros(n, dtype=np.int64)
+    ts = int(old.timestamp() * 1000) + np.arange(n, dtype=np.int64) * 300_000
+    vault.write_columns(
+        "glucose", "old meter", None, "mg/dL", Columns(ts, z, np.full(n, 150.0), z, z, z, z)
+    )
+    assert clarity.last is not None
+    recent = int((clarity.last - timedelta(hours=1)).timestamp() * 1000)
+    few = recent + np.arange(10, dtype=np.int64) * 300_000
+    z10 = np.zeros(10, dtype=np.int64)
+    vault.write_columns(
+        "glucose",
+        "phone app",
+        None,
+        "mg/dL",
+        Columns(few, z10, np.full(10, 90.0), z10, z10, z10, z10),
+    )
+    report = cgm_report(vault, Purpose.SELF_ACCESS)
+    assert report.source == source
+    assert report.readings == clarity.readings  # nothing from 2013, nothing from the app
+    assert report.mean_mg_dl == clarity.mean_mg_dl
+    assert report.other_sources == ["phone app"]
+    assert report.days == 14.0
+    assert report.period_end is not None
+    assert report.period_end > report.last
+    covered = [w for w in report.warnings if w.startswith("The readings cover")]
+    assert covered
+    assert "the consensus asks for 14 days" in covered[0]
+    assert any("phone app" in w and "not mixed in" in w for w in report.warnings)
+    chosen = cgm_report(vault, Purpose.SELF_ACCESS, source="old meter")
+    assert chosen.readings == 0
+    assert chosen.warnings[0] == "There are no readings from the source 'old meter' in this period."
+    then = cgm_report(
+        vault,
+        Purpose.SELF_ACCESS,
+        since=old,
+        until=old + timedelta(days=14),
+        source="old meter",
+    )
+    assert then.readings == n
+    assert then.mean_mg_dl == 150.0
+    assert not any("possible readings" in w for w in then.warnings)
+
+
+def test_the_captured_share_counts_the_readings_the_period_could_hold() -> None:
+    every_hour = np.arange(0, 15 * 86_400_000, 3_600_000, dtype=np.int64)
+    report = summarize(
+        every_hour, np.zeros(len(every_hour), np.int64), np.full(len(every_hour), 120.0)
+    )
+    assert report.data_captured_pct == 100.0  # hourly readings, evenly spaced, are all there
+    gappy = np.concatenate([np.arange(0, 86_400_000, 300_000), [14 * 86_400_000]]).astype(np.int64)
+    sparse = summarize(gappy, np.zeros(len(gappy), np.int64), np.full(len(gappy), 120.0))
+    assert sparse.data_captured_pct < 70

@@ -119,3 +119,101 @@ def test_a_person_forecast_is_stored_with_lineage_and_revocation_removes_it(
     grant = next(g for g in vault.consents().grants if g.purpose.value == "forecasting")
     assert "forecast:glucose" in vault.revoke(grant.id)
     assert forecast_for_person(vault) is None  # nothing may be read for forecasting now
+
+
+def test_a_forecast_says_what_it_is_based_on_and_when_it_is_not_current(
+    tmp_path: object,
+) -> None:
+    from datetime import timedelta
+    from pathlib import Path
+
+    from lifetwin.capabilities.glucose_forecast import forecast_for_person
+    from lifetwin.services.demo import create_demo
+    from lifetwin.services.home import init_home
+
+    store = init_home(Path(str(tmp_path)) / "home")
+    person = create_demo(store, days=3, seed=5).person
+    vault = store.vault(person)
+    result = forecast_for_person(vault)
+    assert result is not None
+    last = result.based_on
+    assert result.last_reading_ms == int(last.timestamp() * 1000)
+    fresh = forecast_for_person(vault, now=last + timedelta(minutes=4))
+    assert fresh is not None
+    assert fresh.current
+    assert fresh.status == "Based on the reading of 4 min ago."
+    old = forecast_for_person(vault, now=last + timedelta(hours=11))
+    assert old is not None
+    assert not old.current
+    assert old.age_min == pytest.approx(660)
+    assert old.status.startswith("Not current: the last reading is 11 h old")
+    assert old.hypo_warning is False  # a low "forecast" for 11 hours ago is not raised
+    for item in fresh.forecasts:  # never "108 to 108"
+        assert item.high_mg_dl - item.low_mg_dl >= 10
+        assert item.low_mg_dl < item.value_mg_dl < item.high_mg_dl
+    assert sorted(fresh.trajectory) == [*range(5, 45, 5), 60, 120]
+
+
+def test_intervals_never_have_zero_width_even_before_honest_errors_exist() -> None:
+    glucose, insulin, carbs, minute = _synthetic(4, 800)
+    x, y = feature_matrix(glucose, insulin, carbs, minute), targets(glucose)
+    model = GlucoseForecaster()
+    model.learn_many(x[:700], {h: v[:700] for h, v in y.items()})  # one batch: no errors yet
+    for item in model.predict_one(x[750], float(glucose[750])):
+        assert item.high_mg_dl - item.low_mg_dl >= 10
+    flat = np.full(800, 108.0)
+    z = np.zeros(800)
+    steady = GlucoseForecaster()
+    xf = feature_matrix(flat, z, z, minute)
+    steady.learn_many(xf[:400], {h: v[:400] for h, v in targets(flat).items()})
+    steady.learn_many(xf[400:700], {h: v[400:700] for h, v in targets(flat).items()})
+    (f30, *_rest) = steady.predict_one(xf[750], 108.0)
+    assert f30.low_mg_dl <= 103
+    assert f30.high_mg_dl >= 113
+
+
+def test_long_sensor_gaps_are_not_interpolated() -> None:
+    from lifetwin.capabilities.glucose_forecast import regular_grid
+
+    minutes = np.concatenate([np.arange(0, 60, 5), np.arange(180, 240, 5), [250]])
+    ts = minutes.astype(np.int64) * 60_000
+    values = 100 + minutes / 10.0
+    start, grid = regular_grid(ts, values)
+    assert start == 0
+    assert np.isnan(grid[12:36]).all()  # two hours missing stay missing
+    assert grid[49] == pytest.approx(124.5)  # a 10-minute hole is filled
+    x = feature_matrix(grid, np.zeros(len(grid)), np.zeros(len(grid)), np.zeros(len(grid)))
+    assert np.isnan(x[36:42]).any(axis=1).all()  # no example spans the gap
+
+
+def test_the_alert_rule_wants_a_sustained_low_soon() -> None:
+    from lifetwin.capabilities.glucose_forecast import hypo_signal, hypo_warning
+
+    dip = {5: 72.0, 10: 69.0, 15: 71.0, 20: 69.0, 25: 75.0, 30: 80.0, 35: 85.0, 40: 90.0}
+    assert not hypo_warning(dip)  # never 15 minutes below 70
+    late = {h: 100.0 - h for h in range(5, 45, 5)}  # below 70 only from 35 minutes on
+    assert not hypo_warning(late)
+    falling = {h: 90.0 - 1.2 * h for h in range(5, 45, 5)}  # below 70 from 20 minutes
+    assert hypo_warning(falling)
+    stacked = {h: np.array([dip[h], late[h], falling[h]]) for h in dip}
+    assert hypo_signal(stacked).tolist() == [False, False, True]
+
+
+def test_where_its_own_past_forecasts_fail_the_model_leans_on_ar2() -> None:
+    from lifetwin.capabilities.glucose_forecast import ar2_change
+
+    glucose, insulin, carbs, minute = _synthetic(6, 3000)
+    x = feature_matrix(glucose, insulin, carbs, minute)
+    # a person whose glucose moves exactly as AR2 extrapolates: any other forecast is worse
+    y = {h: ar2_change(x, h) for h in (30, 60, 120)}
+    model = GlucoseForecaster()
+    fresh = GlucoseForecaster()
+    fresh.learn_many(x[:1000], {h: v[:1000] for h, v in y.items()})
+    assert fresh.mix(30) == 1.0  # no honest forecasts yet: the model alone
+    for lo in range(0, 3000, 288):  # day by day, as forecast_for_person learns
+        model.learn_many(x[lo : lo + 288], {h: v[lo : lo + 288] for h, v in y.items()})
+    assert model.mix(30) < 0.2
+    (f30, *_rest) = model.predict_one(x[2990], float(glucose[2990]))
+    assert f30.value_mg_dl == pytest.approx(glucose[2990] + y[30][2990], abs=0.5)
+    parts = model.explain_one(x[2990])[30]
+    assert sum(parts.values()) == pytest.approx(f30.value_mg_dl - glucose[2990], abs=0.05)

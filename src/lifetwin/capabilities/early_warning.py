@@ -1,22 +1,21 @@
 """Early warnings: deviation from the person's own baseline, with a false-alarm budget.
 
-Illness early warning follows the resting-heart-rate approach of Mishra et al. (Nature
-Biomedical Engineering 2020) and Alavi et al. (Nature Medicine 2021): each day's resting
-heart rate is standardized against the person's own recent baseline (median and robust
-spread of the previous ``baseline_days``, leaving out the most recent ``gap_days`` so a
-slowly rising infection does not hide in its own baseline), and a one-sided CuSum of the
-standardized values raises an alert when it crosses a threshold. The threshold comes
-from the false-alarm budget the person sets (alerts per month when healthy), through
-Siegmund's approximation of the CuSum's in-control run length.
+:func:`illness_alerts` is the illness early warning (Mishra et al., Nature Biomedical
+Engineering 2020; Alavi et al., Nature Medicine 2021; Quer et al., Nature Medicine
+2021): every wearable signal the person has — resting heart rate, HRV, respiratory rate,
+skin temperature, sleep, steps — adjusted for what they logged (alcohol, training,
+time-zone changes, the menstrual cycle), combined into one nightly score and alerted on
+with the person's false-alarm budget; the numeric core is
+:mod:`lifetwin.capabilities.illness`. The earlier resting-heart-rate-only detector
+(:func:`standardized`, :func:`normal_scores`, :func:`illness_scores`,
+:func:`cusum_alert_days`: robust z-scores turned into capped empirical normal scores and
+a CuSum) stays for comparison in the benchmark.
 
-That approximation assumes normal scores, and real mornings are not normal: a night of
-drinking, travel or a hard training day push the resting heart rate up often enough
-that the plain robust z-scores gave six times the budget in false alerts (see
-docs/benchmarks.md). So each day's z-score is first turned into an empirical normal
-score against the person's own earlier z-scores (its rank among them, through the
-normal quantile function) and capped at 2: a spike as large as the person's ordinary
-confounders counts as ordinary, and only several unusual days in a row add up to an
-alert. This is an association signal, not a diagnosis.
+:func:`deviation_alerts` flags each metric's newest value that is unusual for the
+person by the one rule of :mod:`lifetwin.capabilities.unusual`.
+
+Every alert says when the value it is based on was taken (``at``). These are
+association signals, not diagnoses.
 """
 
 from __future__ import annotations
@@ -130,6 +129,7 @@ class Alert(BaseModel):
     message: str
     score: float
     lineage: Lineage
+    at: datetime | None = None  # the time of the value the alert is based on
 
 
 class Notifier(Protocol):
@@ -150,42 +150,121 @@ class FileNotifier:
             handle.write(alert.model_dump_json() + "\n")
 
 
+# the wearable signals the illness warning uses: the name in lifetwin.capabilities.
+# illness, then the metric codes that can give it (the first the person has is used)
+ILLNESS_SIGNALS = {
+    "resting_heart_rate": ("resting_heart_rate",),
+    "hrv": ("hrv_rmssd", "hrv_sdnn"),
+    "respiratory_rate": ("respiratory_rate",),
+    "skin_temperature": ("skin_temperature_deviation",),
+    "sleep": ("sleep_duration",),
+    "steps": ("steps",),
+}
+_WORDS = {
+    "resting_heart_rate": "resting heart rate higher",
+    "hrv": "HRV lower",
+    "respiratory_rate": "respiratory rate higher",
+    "skin_temperature": "skin temperature higher",
+    "sleep": "sleep longer",
+    "steps": "steps fewer",
+}
+
+
+def _nightly(vault: Vault, code: str, purpose: Purpose) -> tuple[dict[int, float], Lineage]:
+    from lifetwin.capabilities.daily import daily_values
+
+    series = vault.read_series(code, purpose=purpose)
+    return daily_values(series), series.lineage
+
+
 def illness_alerts(
     vault: Vault,
     *,
     false_alerts_per_month: float = 0.1,
     notifiers: Sequence[Notifier] = (),
 ) -> list[Alert]:
-    """Run the resting-heart-rate CuSum over the person's history; store and deliver alerts.
+    """The illness early warning over the person's history; store and deliver the alerts.
 
-    Reads for the forecasting purpose (health forecasts and alerts), so it needs that grant.
+    Uses every signal the person's wearable gives (resting heart rate, HRV, respiratory
+    rate, skin temperature, sleep, steps) and what they logged (alcoholic drinks,
+    exercise minutes, time-zone changes seen in their data, period starts) through
+    :mod:`lifetwin.capabilities.illness`, with the false-alarm budget in alerts per
+    healthy month. Reads for the forecasting purpose (health forecasts and alerts), so it
+    needs that grant; with no grant nothing is read and nothing is raised.
     """
-    series = vault.read_series("resting_heart_rate", purpose=Purpose.FORECASTING)
+    from lifetwin.capabilities.illness import alert_days, combined_score, confounder_matrix
+
+    purpose = Purpose.FORECASTING
+    from lifetwin.capabilities.daily import daily_values
+
+    nightly: dict[str, dict[int, float]] = {}
+    lineage = Lineage(purpose=purpose.value)
+    offsets: dict[int, float] = {}
+    for name, codes in ILLNESS_SIGNALS.items():
+        for code in codes:
+            series = vault.read_series(code, purpose=purpose)
+            lineage = lineage.merge(series.lineage)
+            if len(series):
+                nightly[name] = daily_values(series)
+                local = (series.ts_ms // 60_000 + series.columns.tz_min) // 1440
+                for day, tz in zip(local.tolist(), series.columns.tz_min.tolist(), strict=True):
+                    offsets[day] = tz / 60.0
+                break
     alerts: list[Alert] = []
-    if len(series):
-        local_days = (series.ts_ms // 60_000 + series.columns.tz_min) // 1440
-        first, last = int(local_days.min()), int(local_days.max())
-        daily = np.full(last - first + 1, np.nan)
-        for day, value in zip(local_days.tolist(), series.values.tolist(), strict=True):
-            daily[day - first] = value  # the latest reading of a day wins
-        z, scores = illness_scores(daily)
-        h = cusum_threshold(false_alerts_per_month)
-        flags = cusum_alert_days(scores, h)
+    if "resting_heart_rate" in nightly or len(nightly) >= 2:
+        first = min(min(v) for v in nightly.values())
+        last = max(max(v) for v in nightly.values())
+        days = last - first + 1
+
+        def array(values: dict[int, float], shift: int = 0) -> F64:
+            out = np.full(days, np.nan)
+            for day, value in values.items():
+                if 0 <= day - first + shift < days:
+                    out[day - first + shift] = value
+            return out
+
+        logged = {}
+        for code in ("alcoholic_drinks", "exercise_minutes"):
+            values, read = _nightly(vault, code, purpose)
+            lineage = lineage.merge(read)
+            logged[code] = np.nan_to_num(array(values, shift=1))  # the evening/day before
+        periods = vault.read_records("event:menstruation", purpose=purpose)
+        lineage = lineage.merge(periods.lineage)
+        starts = sorted(
+            {(int(p.start.timestamp()) // 60 + _tz(p.start)) // 1440 - first for p in periods}
+        )
+        covariates = confounder_matrix(
+            days,
+            logged["alcoholic_drinks"],
+            logged["exercise_minutes"],
+            array(offsets),
+            starts,
+        )
+        score, parts = combined_score({k: array(v) for k, v in nightly.items()}, covariates)
+        flags = alert_days(score, false_alerts_per_month)
         for index in np.flatnonzero(flags).tolist():
             day = date(1970, 1, 1) + timedelta(days=first + index)
+            moved = [
+                _WORDS[name]
+                for name, z in sorted(parts.items(), key=lambda kv: -np.nan_to_num(kv[1][index]))
+                if np.isfinite(z[index]) and z[index] >= 1.5
+            ]
+            what = ", ".join(moved) if moved else "several signals off"
             alerts.append(
                 Alert(
                     kind="illness_early_warning",
                     day=day,
-                    metric="resting_heart_rate",
+                    metric="resting_heart_rate" if "resting_heart_rate" in parts else "illness",
                     message=(
-                        f"Your resting heart rate has been above your own baseline for "
-                        f"several days up to {day.isoformat()} (z {z[index]:+.1f}). This often "
-                        "comes before an infection, but also after alcohol, travel or hard "
-                        "training; it is an association, not a diagnosis."
+                        f"On the night to {day.isoformat()} your body was off your own "
+                        f"baseline ({what}; score {score[index]:+.1f}). This often comes a "
+                        "day or two before an infection's symptoms, but also after late "
+                        "drinks, travel or hard training you did not log; it is an "
+                        "association, not a diagnosis."
                     ),
-                    score=round(float(np.nanmax(z[max(0, index - 3) : index + 1])), 2),
-                    lineage=series.lineage,
+                    score=round(float(score[index]), 2),
+                    lineage=lineage,
+                    at=datetime.combine(day, datetime.min.time(), UTC),
                 )
             )
     known = {(a["day"], a["kind"]) for a in _stored(vault)}
@@ -197,7 +276,7 @@ def illness_alerts(
         Derived(
             name="alerts:illness_early_warning",
             kind="alerts",
-            lineage=series.lineage,
+            lineage=lineage,
             payload={
                 "alerts": [a.model_dump(mode="json") for a in alerts],
                 "false_alerts_per_month": false_alerts_per_month,
@@ -206,6 +285,11 @@ def illness_alerts(
         )
     )
     return alerts
+
+
+def _tz(moment: datetime) -> int:
+    offset = moment.utcoffset()
+    return 0 if offset is None else int(offset.total_seconds() // 60)
 
 
 def _stored(vault: Vault) -> list[dict[str, object]]:
@@ -233,9 +317,13 @@ def deviation_threshold(false_alerts_per_month: float, observations_per_month: f
 def deviation_alerts(
     vault: Vault, *, false_alerts_per_month: float = 1.0, notifiers: Sequence[Notifier] = ()
 ) -> list[Alert]:
-    """Flag each metric whose newest value is far from the person's own baseline for that
-    hour of the week, with a per-metric false-alarm budget. Reads for forecasting."""
+    """Flag each metric whose newest value is unusual for the person, by the one rule of
+    :mod:`lifetwin.capabilities.unusual` (outside their targets, or far from their own
+    baseline for that hour of the week with a spread that cannot collapse below a
+    plausible floor), the distance set by a per-metric false-alarm budget. Amounts that
+    are events (insulin doses, meals) are never flagged. Reads for forecasting."""
     from lifetwin.capabilities.twin_state import TwinState
+    from lifetwin.capabilities.unusual import assess, glucose_targets
 
     state = TwinState()
     lineage: Lineage | None = None
@@ -249,33 +337,33 @@ def deviation_alerts(
             strict=True,
         ):
             state.learn_one(code, t, z, v)
+    targets = glucose_targets(vault.profile())
     found: list[Alert] = []
-    for code, (ts_ms, value, tz_min) in sorted(state.latest.items()):
-        baseline = state.hourly[code].get(TwinState.slot(ts_ms, tz_min))
+    for code, (ts_ms, _value, _tz_min) in sorted(state.latest.items()):
         overall = state.overall[code]
-        if baseline is None or baseline.n < 8:
+        if overall.n < 8 or lineage is None:
             continue
         first_ms = state.first_ms[code]
         per_month = overall.n / max(1.0, (ts_ms - first_ms) / 86_400_000) * 30
-        z = baseline.z(value)
         limit = deviation_threshold(false_alerts_per_month, per_month)
-        if z is not None and abs(z) > limit and lineage is not None:
-            day = datetime.fromtimestamp(ts_ms / 1000, UTC).date()
-            found.append(
-                Alert(
-                    kind="deviation",
-                    day=day,
-                    metric=code,
-                    score=round(z, 2),
-                    lineage=lineage,
-                    message=(
-                        f"Your latest {code.replace('_', ' ')} ({value:g}) is unusually "
-                        f"{'high' if z > 0 else 'low'} for you at this hour of the week "
-                        f"(z {z:+.1f}, your usual {baseline.centre:.4g}). An observation, "
-                        "not a diagnosis."
-                    ),
-                )
+        verdict = assess(state, code, targets=targets if code == "glucose" else None, z_limit=limit)
+        if verdict is None or not verdict.unusual:
+            continue
+        at = datetime.fromtimestamp(ts_ms / 1000, UTC)
+        found.append(
+            Alert(
+                kind="deviation",
+                day=at.date(),
+                metric=code,
+                score=verdict.z if verdict.z is not None else 0.0,
+                lineage=lineage,
+                at=at,
+                message=(
+                    f"Your latest {code.replace('_', ' ')}: {verdict.sentence} "
+                    "An observation, not a diagnosis."
+                ),
             )
+        )
     for alert in found:
         for notifier in notifiers:
             notifier.notify(alert)

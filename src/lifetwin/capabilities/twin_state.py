@@ -8,6 +8,9 @@ Both follow the data by stochastic approximation — each observation nudges the
 towards itself by a step proportional to the spread — so the baseline drifts slowly with
 the person and needs no full recompute. The same observations in the same order always
 give the same state, so ``build(as_of=…)`` reconstructs the twin of any past date.
+
+:func:`twin_summary` judges each metric's newest value by the one "unusual" rule of
+:mod:`lifetwin.capabilities.unusual` and says when the data it is based on were taken.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel
 
 from lifetwin.core.model import to_epoch_ms
 from lifetwin.privacy.consent import Purpose
@@ -30,12 +34,13 @@ RATE = 0.05  # the step of the running estimates, as a fraction of the spread
 
 @dataclass
 class Baseline:
-    """A running median and median absolute deviation."""
+    """A running median and median absolute deviation (of the metric it is named with)."""
 
     centre: float = 0.0
     spread: float = 0.0
     n: int = 0
     _warm: list[float] = field(default_factory=list)
+    metric: str | None = None
 
     def learn_one(self, value: float) -> None:
         self.n += 1
@@ -55,20 +60,24 @@ class Baseline:
         self.spread = max(self.spread, 0.0)
 
     def z(self, value: float) -> float | None:
-        """The robust z-score of a value (None until there is a spread to compare with)."""
-        # A near-constant stream (a basal rate) has almost no spread: floor it at 1 % of
-        # the level so ordinary changes do not read as extreme.
-        spread = max(self.spread, 0.01 * abs(self.centre))
-        if self.n < 5 or spread <= 0:
+        """The robust z-score of a value (None until there is a spread to compare with,
+        and for amounts that are events, such as insulin doses).
+
+        The spread never collapses below a physiologically plausible floor for the
+        metric, nor below 1 % of the level (see lifetwin.capabilities.unusual)."""
+        from lifetwin.capabilities.unusual import EVENT_METRICS, robust_z
+
+        if self.n < 5 or self.metric in EVENT_METRICS:
             return None
-        return (value - self.centre) / (1.4826 * spread)
+        z, sd = robust_z(self.metric or "", value, self.centre, self.spread)
+        return z if sd > 0 else None
 
     def as_dict(self) -> dict[str, Any]:
         return {"centre": self.centre, "spread": self.spread, "n": self.n, "warm": self._warm}
 
     @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> Baseline:
-        return cls(raw["centre"], raw["spread"], raw["n"], list(raw["warm"]))
+    def from_dict(cls, raw: dict[str, Any], metric: str | None = None) -> Baseline:
+        return cls(raw["centre"], raw["spread"], raw["n"], list(raw["warm"]), metric)
 
 
 @dataclass
@@ -89,9 +98,9 @@ class TwinState:
         return int(weekday * 24 + (local_minutes % 1440) // 60)
 
     def learn_one(self, metric: str, ts_ms: int, tz_min: int, value: float) -> None:
-        self.overall.setdefault(metric, Baseline()).learn_one(value)
+        self.overall.setdefault(metric, Baseline(metric=metric)).learn_one(value)
         self.hourly.setdefault(metric, {}).setdefault(
-            self.slot(ts_ms, tz_min), Baseline()
+            self.slot(ts_ms, tz_min), Baseline(metric=metric)
         ).learn_one(value)
         if metric not in self.latest or ts_ms >= self.latest[metric][0]:
             self.latest[metric] = (ts_ms, value, tz_min)
@@ -141,9 +150,9 @@ class TwinState:
     def from_json(cls, text: str) -> TwinState:
         raw = json.loads(text)
         return cls(
-            overall={m: Baseline.from_dict(b) for m, b in raw["overall"].items()},
+            overall={m: Baseline.from_dict(b, m) for m, b in raw["overall"].items()},
             hourly={
-                m: {int(s): Baseline.from_dict(b) for s, b in slots.items()}
+                m: {int(s): Baseline.from_dict(b, m) for s, b in slots.items()}
                 for m, slots in raw["hourly"].items()
             },
             latest={m: (int(v[0]), float(v[1]), int(v[2])) for m, v in raw["latest"].items()},
@@ -183,3 +192,55 @@ def refresh_twin(vault: Vault) -> tuple[TwinState, int]:
         )
     )
     return state, learned
+
+
+class MetricNow(BaseModel):
+    """One metric's newest value against the person's baseline."""
+
+    metric: str
+    value: float
+    at: datetime  # when the value was measured
+    usual: float | None
+    spread: float | None  # robust SD, never below the metric's plausible floor
+    z: float | None
+    unusual: bool
+    sentence: str
+
+
+class TwinSummary(BaseModel):
+    """The twin at a glance: every metric's newest value, judged by one rule, and the
+    time of the data it is based on."""
+
+    as_of: datetime | None  # the twin of this date (None: now)
+    based_on: datetime | None  # the newest observation the state has learned
+    metrics: list[MetricNow]
+
+
+def twin_summary(
+    state: TwinState, *, profile: dict[str, Any] | None = None, as_of: datetime | None = None
+) -> TwinSummary:
+    """Judge every metric's newest value by :func:`lifetwin.capabilities.unusual.unusual`
+    (glucose against the person's targets from ``profile`` too)."""
+    from lifetwin.capabilities.unusual import assess, glucose_targets
+
+    targets = glucose_targets(profile or {})
+    rows = []
+    for code in sorted(state.latest):
+        ts_ms, value, _tz = state.latest[code]
+        verdict = assess(state, code, targets=targets if code == "glucose" else None)
+        if verdict is None:
+            continue
+        rows.append(
+            MetricNow(
+                metric=code,
+                value=value,
+                at=datetime.fromtimestamp(ts_ms / 1000, UTC),
+                usual=verdict.usual,
+                spread=verdict.spread,
+                z=verdict.z,
+                unusual=verdict.unusual,
+                sentence=verdict.sentence,
+            )
+        )
+    newest = max((r.at for r in rows), default=None)
+    return TwinSummary(as_of=as_of, based_on=newest, metrics=rows)

@@ -91,6 +91,7 @@ class EventKind(StrEnum):
     ALLERGY = "allergy"
     ENCOUNTER = "encounter"  # a visit
     PROCEDURE = "procedure"
+    MENSTRUATION = "menstruation"  # the first day of a period (cycle tracking)
 
 
 class Event(BaseModel):

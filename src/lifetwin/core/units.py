@@ -82,6 +82,13 @@ _ALIASES: dict[str, str] = {
     "μg/m³": "microgram/m**3",
     "ug/m**3": "microgram/m**3",
     "kg/m2": "kg/m**2",
+    # eGFR is reported per 1.73 m² of body surface: the normalization is in the metric
+    "ml/min/{1.73_m2}": "mL/min",
+    "ml/min/1.73m2": "mL/min",
+    "ml/min/1.73 m2": "mL/min",
+    "ml/min/1.73m^2": "mL/min",
+    "ml/min/1.73_m2": "mL/min",
+    "ml/min/{1.73m2}": "mL/min",
     "kg/m^2": "kg/m**2",
     "mg/dl": "mg/dL",
     "mmol/l": "mmol/L",

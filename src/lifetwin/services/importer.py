@@ -231,8 +231,10 @@ def import_items(
                 cursor = item
                 continue
             if isinstance(item, ProfileFacts):
-                if item.facts:
+                try:
                     vault.set_profile(**item.facts)
+                except LifeTwinError as exc:  # an answer the profile schema refuses
+                    _problem(summary, Problem(file=label, reason=str(exc).rstrip(".")))
                 continue
             if isinstance(item, Skipped):
                 key = f"{item.what} ({item.reason})"

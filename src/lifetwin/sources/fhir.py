@@ -3,8 +3,10 @@
 Each resource is validated against the R4 model first; one that does not validate is
 a problem naming its line, the rest still import. Observations become metrics by their
 LOINC code (components too: a blood-pressure panel gives systolic and diastolic) with
-UCUM units; Condition, MedicationStatement/MedicationRequest, Immunization,
-AllergyIntolerance, Encounter and Procedure become events; the Patient's birth date and
+UCUM units, or as a category from a coded answer (US Core smoking status, LOINC
+72166-2, with its SNOMED CT or LOINC answer codes); Condition, MedicationStatement/
+MedicationRequest, Immunization, AllergyIntolerance, Encounter and Procedure become
+events; the Patient's birth date and
 sex go to the person's profile (the name is not kept). Dates without a time are read
 as midnight in ``--timezone``.
 """
@@ -165,6 +167,21 @@ def _observation(
             if candidate.get("system") == METRIC_SYSTEM:  # LifeTwin's own export
                 m = metric(str(candidate.get("code")))
                 break
+        if m is not None and not m.is_numeric:
+            category = _category(m.code, holder.get("valueCodeableConcept"))
+            if category is None:
+                continue
+            found = True
+            yield Observation(
+                metric=m.code,
+                value=category,
+                start=start,
+                end=end,
+                source=source,
+                device=device,
+                provenance=provenance,
+            )
+            continue
         quantity = holder.get("valueQuantity")
         if m is None or not isinstance(quantity, dict) or quantity.get("value") is None:
             continue
@@ -184,6 +201,41 @@ def _observation(
         label = _code(resource.get("code"))
         what = f"LOINC {label['code']}" if label.get("system") == LOINC else "Observation"
         skipped[what] = skipped.get(what, 0) + 1
+
+
+# Coded answers of category observations: US Core smoking status (LOINC 72166-2) is
+# a SNOMED CT concept (US Core 5+) or a LOINC answer (LA codes, earlier profiles).
+_CATEGORIES: dict[str, dict[str, str]] = {
+    "smoking_status": {
+        "449868002": "current_every_day",
+        "LA18976-3": "current_every_day",
+        "428041000124106": "current_some_day",
+        "LA18977-1": "current_some_day",
+        "77176002": "current",
+        "LA18980-5": "current",
+        "428071000124103": "current",  # heavy tobacco smoker
+        "LA18982-1": "current",
+        "428061000124105": "current",  # light tobacco smoker
+        "LA18979-7": "current",
+        "8517006": "former",
+        "LA15920-4": "former",
+        "266919005": "never",
+        "LA18978-9": "never",
+        "266927001": "unknown",
+        "LA18981-3": "unknown",
+    }
+}
+
+
+def _category(metric_code: str, concept: Any) -> str | None:
+    """The metric's category for a coded answer (None: not one LifeTwin knows)."""
+    codes = _CATEGORIES.get(metric_code, {})
+    if not isinstance(concept, dict):
+        return None
+    for coding in concept.get("coding") or []:
+        if isinstance(coding, dict) and str(coding.get("code")) in codes:
+            return codes[str(coding["code"])]
+    return None
 
 
 def _event(

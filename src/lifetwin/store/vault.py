@@ -984,8 +984,14 @@ class Vault:
         return {} if raw is None else dict(json.loads(raw))
 
     def set_profile(self, **facts: Any) -> None:
+        """Store profile answers, each checked by the profile schema first
+        (:mod:`lifetwin.core.profile`): one it refuses stores nothing and raises a
+        ``ProfileError`` with one sentence."""
+        from lifetwin.core.profile import parse_facts
+
+        checked = parse_facts(facts)
         with self.backend.transaction(self.person.id):
-            merged = {**self.profile(), **{k: v for k, v in facts.items() if v is not None}}
+            merged = {**self.profile(), **checked}
             self.put_state("profile", json.dumps(merged, default=str).encode())
             self.log_event("write", what="profile", fields=sorted(facts))
 

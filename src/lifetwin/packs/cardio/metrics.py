@@ -3,7 +3,7 @@ their HealthKit, Health Connect, Open mHealth and LOINC names)."""
 
 from __future__ import annotations
 
-from lifetwin.core.vocabulary import HK, Kind, Metric
+from lifetwin.core.vocabulary import HK, Kind, Metric, ValueType
 
 _HK = HK
 _I, _T = Kind.INSTANT, Kind.SERIES
@@ -216,5 +216,22 @@ METRICS: tuple[Metric, ...] = (
         250,
         healthkit=f"{_HK}WaistCircumference",
         loinc="8280-0",
+    ),
+    Metric(
+        "smoking_status",
+        "Tobacco smoking status",
+        "vitals",
+        _I,
+        "",
+        value_type=ValueType.CATEGORY,
+        categories=(
+            "current_every_day",
+            "current_some_day",
+            "current",
+            "former",
+            "never",
+            "unknown",
+        ),
+        loinc="72166-2",
     ),
 )

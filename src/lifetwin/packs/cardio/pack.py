@@ -27,3 +27,8 @@ def lifetwin_metrics() -> list[Metric]:
     from lifetwin.packs.cardio.metrics import METRICS
 
     return list(METRICS)
+
+
+@hookimpl
+def lifetwin_event_domains() -> dict[str, str]:
+    return {"menstruation": "body"}  # the first day of a period (cycle tracking)

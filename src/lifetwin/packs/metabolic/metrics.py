@@ -80,6 +80,25 @@ METRICS: tuple[Metric, ...] = (
         molar_mass_g_mol=CHOLESTEROL_MOLAR_MASS_G_MOL,
     ),
     Metric(
+        "egfr",
+        "Estimated glomerular filtration rate (per 1.73 m²)",
+        "metabolic",
+        _I,
+        "mL/min",
+        1,
+        250,
+        loinc="62238-1",  # CKD-EPI
+        loinc_aliases=(
+            "98979-8",  # CKD-EPI 2021 (race-free)
+            "33914-3",  # MDRD
+            "48642-3",  # MDRD, non-Black
+            "48643-1",  # MDRD, Black
+            "50044-7",  # MDRD, female
+            "88293-6",  # CKD-EPI, Black
+            "88294-4",  # CKD-EPI, non-Black
+        ),
+    ),
+    Metric(
         "dietary_energy",
         "Energy eaten",
         "nutrition",
