@@ -5,7 +5,9 @@ read from a plain object instead of a pandas Series; the ODE right-hand side
 (:func:`_model`) does simglucose's arithmetic, operation for operation in the same
 order, on Python floats instead of numpy scalars (both are IEEE doubles, so every
 result is the same; ``tanh`` stays numpy's); the pump reads its settings from a dict;
-and the basal-bolus controller looks its patient up once instead of at every step.
+the basal-bolus controller looks its patient up once instead of at every step; and the
+environment skips the risk indices it computes at every step for reinforcement
+learning, which nothing here reads.
 Together they make a simulated day about twenty times faster than stock simglucose.
 """
 
@@ -118,7 +120,7 @@ def simulate(
         from simglucose.controller.basal_bolus_ctrller import BBController
         from simglucose.patient.t1dpatient import T1DPatient
         from simglucose.sensor.cgm import CGMSensor
-        from simglucose.simulation.env import T1DSimEnv
+        from simglucose.simulation.env import Observation, Step, T1DSimEnv
         from simglucose.simulation.scenario_gen import RandomScenario
         from simglucose.simulation.sim_engine import SimObj
 
@@ -145,6 +147,37 @@ def simulate(
 
             return Action(basal=basal, bolus=bolus / sample_time)
 
+    class QuietEnv(T1DSimEnv):  # type: ignore[misc]
+        """T1DSimEnv.step (simglucose, MIT) without its risk indices, which nothing here reads
+        and which cost a sixth of the run: the same states, readings and actions."""
+
+        def step(self, action: Any, reward_fun: Any = None) -> Any:
+            cho = insulin = bg = cgm = 0.0
+            for _ in range(int(self.sample_time)):
+                tmp_cho, tmp_insulin, tmp_bg, tmp_cgm = self.mini_step(action)
+                cho += tmp_cho / self.sample_time
+                insulin += tmp_insulin / self.sample_time
+                bg += tmp_bg / self.sample_time
+                cgm += tmp_cgm / self.sample_time
+            self.CHO_hist.append(cho)
+            self.insulin_hist.append(insulin)
+            self.time_hist.append(self.time)
+            self.BG_hist.append(bg)
+            self.CGM_hist.append(cgm)
+            for history in (self.risk_hist, self.LBGI_hist, self.HBGI_hist):
+                history.append(np.nan)
+            return Step(
+                observation=Observation(CGM=cgm),
+                reward=0.0,
+                done=bg < 10 or bg > 600,
+                sample_time=self.sample_time,
+                patient_name=self.patient.name,
+                meal=cho,
+                patient_state=self.patient.state,
+                time=self.time,
+                bg=bg,
+            )
+
     logging.getLogger("simglucose").setLevel(logging.WARNING)
     person = T1DPatient.withName(patient)
     person._params = _FastParams(person._params)
@@ -153,7 +186,7 @@ def simulate(
     person.reset()
     pump = InsulinPump.withName("Insulet")
     pump._params = dict(pump._params.items())
-    env = T1DSimEnv(
+    env = QuietEnv(
         person,
         CGMSensor.withName(sensor, seed=seed),
         pump,
