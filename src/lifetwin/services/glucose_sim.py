@@ -8,7 +8,7 @@ result is the same; ``tanh`` stays numpy's); the pump reads its settings from a 
 the basal-bolus controller looks its patient up once instead of at every step; and the
 environment skips the risk indices it computes at every step for reinforcement
 learning, which nothing here reads.
-Together they make a simulated day about twenty times faster than stock simglucose.
+Together they make a simulated day about forty times faster than stock simglucose.
 """
 
 from __future__ import annotations
