@@ -23,7 +23,8 @@ now), through the vault's own API:
 - **learning** (:mod:`.learning`): an Anki review history and an exercise log, read by
   the learning pack's connectors;
 - **profile and settings**: the facts the risk scores need (birth date, sex, smoking,
-  diabetes, blood-pressure treatment, family history, activity, vegetables), the
+  diabetes, blood-pressure treatment, family history, activity, vegetables; also the
+  time zone, the currency and the maximum heart rate for training zones), the
   recommendation goals and a monthly budget, and the consent grants of
   :data:`lifetwin.privacy.consent.DEMO_GRANTS`.
 
@@ -74,6 +75,7 @@ PROFILE: dict[str, Any] = {
     "daily_vegetables": True,
     "high_glucose_history": True,
     "family_history_diabetes": "second_degree",
+    "max_heart_rate_bpm": workouts.HR_MAX_BPM,  # from a field test: for heart-rate zones
 }
 GOALS = ("move_more", "sleep_better", "glucose_in_range", "spend_less", "learn")
 MONTHLY_BUDGET_EUR = 2600.0
