@@ -470,3 +470,32 @@ def test_training_and_sleep_suggestions_keep_their_limits(store: Store) -> None:
     sleep = capability.suggest(vault, optimize.Goal(kind="sleep", target=9.0), limits)
     assert all(c.ok for c in sleep.constraints)
     assert capability.stored_suggestion(vault, sleep.id)[0].summary == sleep.summary
+
+
+def test_a_spending_plan_projects_money_out_not_the_salary(store: Store) -> None:
+    vault = store.vault(store.add_person("Pay"))
+    vault.grant(Scope.parse("domain:finance"), Purpose.SIMULATION)
+    today = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    ts, amounts = [], []
+    for d in range(1, 43):
+        ts.append(int((today - timedelta(days=d)).timestamp() * 1000))
+        amounts.append(-20.0)  # twenty a day out...
+        if d % 30 == 5:  # ...and the salary in
+            ts.append(ts[-1] + 3_600_000)
+            amounts.append(3000.0)
+    order = np.argsort(ts)
+    vault.write_columns(
+        "transaction_amount",
+        "bank",
+        None,
+        "EUR",
+        _cols(np.array(ts)[order], np.array(amounts)[order], 0),
+    )
+    scenario = parse_scenario(
+        {"horizon_days": 7, "interventions": [{"kind": "spending", "daily_budget": 15}]}
+    )
+    (projection,) = capability.whatif(vault, scenario).projections
+    assert projection.unit == "EUR"
+    # about 7 days of 20 out (today, with nothing yet, counts as a day without spending)
+    assert projection.usual == pytest.approx(140.0, abs=6.0)
+    assert projection.scenario == pytest.approx(105.0, abs=6.0)  # 7 days of at most 15

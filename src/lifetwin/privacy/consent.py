@@ -215,10 +215,29 @@ class ConsentLedger(BaseModel):
         ]
 
 
+# What the demo person allows: their own twin and forecasts on everything; what-if
+# simulation on what its models read (CGM and insulin, meals, weight for the glucose twin;
+# workouts and VO2 max for fitness-fatigue; sleep, mood, resting heart rate and spending for
+# the association models); recommendations on what the recommender's context and the
+# learning steps read. Nothing for research or product improvement, nothing shared.
 DEMO_GRANTS: tuple[tuple[str, Purpose], ...] = (
     ("all", Purpose.TWIN_CORE),
     ("all", Purpose.FORECASTING),
-    ("domain:metabolic", Purpose.SIMULATION),
-    ("domain:activity", Purpose.RECOMMENDATIONS),
-    ("domain:sleep", Purpose.RECOMMENDATIONS),
+    *(
+        (f"domain:{name}", Purpose.SIMULATION)
+        for name in (
+            "metabolic",
+            "nutrition",
+            "body",
+            "activity",
+            "vitals",
+            "sleep",
+            "mood",
+            "finance",
+        )
+    ),
+    *(
+        (f"domain:{name}", Purpose.RECOMMENDATIONS)
+        for name in ("activity", "sleep", "mood", "metabolic", "finance", "learning")
+    ),
 )

@@ -465,12 +465,20 @@ def _associations(
                 except LifeTwinError as error:
                     refused.append(f"{code}: {error}")
         elif isinstance(item, SpendingPlan):
-            spend, lin = _daily(vault, "transaction_amount", days, end_ms, "sum")
-            lineage = lineage.merge(lin)
-            spent = -np.nan_to_num(spend[-56:], nan=0.0)
-            if not np.any(spend[-56:] == spend[-56:]):
+            series = vault.read_series("transaction_amount", purpose=PURPOSE)
+            lineage = lineage.merge(series.lineage)
+            day0 = (end_ms // DAY_MS - days + 1) * DAY_MS
+            tz = int(series.columns.tz_min[-1]) if len(series) else 0
+            # Money out only (a salary coming in is not negative spending), over the last
+            # eight weeks from the first day with a transaction.
+            out = generic.daily_totals(
+                series.ts_ms, np.minimum(series.values, 0.0), day0, days, tz
+            )[-56:]
+            seen = np.flatnonzero(np.isfinite(out))
+            if not len(seen):
                 refused.append("Spending: no transactions are visible to the simulation purpose.")
                 continue
+            spent = -np.nan_to_num(out[int(seen[0]) :], nan=0.0)
             rng = np.random.default_rng(0)
             usual = np.array([rng.choice(spent, scenario.horizon_days).sum() for _ in range(1000)])
             plan = (
@@ -488,7 +496,7 @@ def _associations(
             projections.append(
                 OutcomeDifference(
                     metric=f"spending over {scenario.horizon_days} days (if the plan is kept)",
-                    unit="currency",
+                    unit=series.unit,
                     usual=round(float(usual.mean()), 2),
                     scenario=round(float(plan.mean()), 2),
                     difference=round(float((plan - usual).mean()), 2),
