@@ -70,6 +70,19 @@ _MEASURES: dict[str, tuple[str, dict[str, float], float, float]] = {
     "waist_cm": ("cm", {"cm": 1.0, "m": 100.0, "in": 2.54, "inch": 2.54}, 40, 250),
     "glucose_low_mg_dl": ("mg/dl", {"mg/dl": 1.0, "mmol/l": 18.016}, 54, 100),
     "glucose_high_mg_dl": ("mg/dl", {"mg/dl": 1.0, "mmol/l": 18.016}, 120, 300),
+    "max_heart_rate_bpm": ("bpm", {"bpm": 1.0}, 100, 230),
+}
+_DIABETES_SPELLINGS = {
+    "type 1": "type_1",
+    "t1": "type_1",
+    "t1d": "type_1",
+    "1": "type_1",
+    "type 2": "type_2",
+    "t2": "type_2",
+    "t2d": "type_2",
+    "2": "type_2",
+    "gdm": "gestational",
+    "no": "none",
 }
 _NUMBER_WITH_UNIT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z/]*)\s*$")
 
@@ -96,6 +109,11 @@ DESCRIPTIONS: dict[str, str] = {
     "waist_cm": "waist circumference, in cm unless another unit is given (cm, in)",
     "glucose_low_mg_dl": "the low end of your glucose target range (default 70 mg/dL)",
     "glucose_high_mg_dl": "the high end of your glucose target range (default 180 mg/dL)",
+    "glucose_unit": "how glucose is shown: mg/dl or mmol/l",
+    "diabetes_type": "type_1, type_2, gestational, other or none",
+    "max_heart_rate_bpm": "maximum heart rate from a field test, for heart-rate zones (100-230)",
+    "time_zone": "the home time zone, an IANA name such as Europe/Berlin",
+    "currency": "the home currency, an ISO 4217 code such as EUR",
 }
 
 
@@ -180,6 +198,11 @@ class Profile(BaseModel):
     waist_cm: float | None = None
     glucose_low_mg_dl: float | None = None
     glucose_high_mg_dl: float | None = None
+    glucose_unit: Literal["mg/dl", "mmol/l"] | None = None
+    diabetes_type: Literal["type_1", "type_2", "gestational", "other", "none"] | None = None
+    max_heart_rate_bpm: float | None = None
+    time_zone: str | None = None
+    currency: str | None = None
 
     @field_validator(
         "smoker",
@@ -219,11 +242,55 @@ class Profile(BaseModel):
         "waist_cm",
         "glucose_low_mg_dl",
         "glucose_high_mg_dl",
+        "max_heart_rate_bpm",
         mode="before",
     )
     @classmethod
     def _measures(cls, value: Any, info: Any) -> float | None:
         return _measure(str(info.field_name), value)
+
+    @field_validator("glucose_unit", mode="before")
+    @classmethod
+    def _glucose_unit(cls, value: Any) -> Any:
+        spellings = {"mg/dl": "mg/dl", "mgdl": "mg/dl", "mmol": "mmol/l", "mmol/l": "mmol/l"}
+        return _choice("glucose_unit", value, ("mg/dl", "mmol/l"), spellings)
+
+    @field_validator("diabetes_type", mode="before")
+    @classmethod
+    def _diabetes_type(cls, value: Any) -> Any:
+        allowed = ("type_1", "type_2", "gestational", "other", "none")
+        return _choice("diabetes_type", value, allowed, _DIABETES_SPELLINGS)
+
+    @field_validator("time_zone", mode="before")
+    @classmethod
+    def _zone(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        text = str(value).strip()
+        try:
+            if not re.fullmatch(r"[A-Za-z0-9_+\-/]{1,64}", text):
+                raise ValueError
+            ZoneInfo(text)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise ValueError(
+                f"The answer '{_shown(value)}' for time_zone is not a time zone name "
+                "(such as Europe/Berlin)."
+            ) from None
+        return text
+
+    @field_validator("currency", mode="before")
+    @classmethod
+    def _currency(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        text = str(value).strip().upper()
+        if not re.fullmatch(r"[A-Z]{3}", text):
+            raise ValueError(
+                f"The answer '{_shown(value)}' for currency is not a currency code (such as EUR)."
+            )
+        return text
 
     @field_validator("birth_date", mode="before")
     @classmethod

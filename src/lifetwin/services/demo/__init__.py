@@ -70,6 +70,7 @@ PROFILE: dict[str, Any] = {
     "diabetes": True,
     "diabetes_type": "type 1",
     "bp_treated": False,
+    "statin": False,
     "hypertension": False,
     "physically_active": True,
     "daily_vegetables": True,
@@ -506,6 +507,8 @@ def _manual(write: _Writer, rng: np.random.Generator, frame: _Frame) -> None:
     hdl = np.round(58 + rng.normal(0, 3, len(lab_ts)))
     write.series("total_cholesterol", MANUAL, None, lab_ts, total, quality=flag)
     write.series("hdl_cholesterol", MANUAL, None, lab_ts, hdl, quality=flag)
+    egfr = np.round(98 + rng.normal(0, 4, len(lab_ts)))  # kidney function, from the same draw
+    write.series("egfr", MANUAL, None, lab_ts, egfr, quality=flag)
     first = [frame.start_ms + 8 * 3_600_000]
     write.series("height", MANUAL, None, first, [178.0], quality=flag)
     waist_ts = [t for t in (_wall_ms(days[d], 7.3) for d in range(0, len(days), 28))]
