@@ -172,7 +172,9 @@ def test_an_empty_series_is_an_empty_report() -> None:
 def test_the_cgm_command(cli: Callable[..., Any]) -> None:
     cli("init")
     cli("person", "add", "Joe")
-    assert "No CGM readings" in cli("cgm", "Joe").stdout
+    empty = cli("cgm", "Joe")
+    assert empty.returncode == 1
+    assert empty.stderr.strip() == "error: There are no CGM readings of Joe in that range."
     cli("import", str(CLARITY), "-p", "Joe", "--timezone", "America/New_York")
     shown = cli("cgm", "Joe")
     assert shown.returncode == 0, shown.stderr

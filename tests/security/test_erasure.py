@@ -25,6 +25,7 @@ from lifetwin.services.home import init_home
 
 CANARY = "Zqxcanary Wvbtremble"
 ACCOUNT = "zqxcanary"
+POSTCODE = "ZQX 9WV"  # a profile answer (the schema takes no free text)
 
 
 def _grep(home: Path, needle: bytes) -> list[str]:
@@ -54,7 +55,7 @@ def test_a_canary_in_every_field_is_in_no_file_after_erasure(tmp_path: Path) -> 
             )
         ]
     )
-    vault.set_profile(note=CANARY)
+    vault.set_profile(postcode=POSTCODE)
     vault.grant(Scope.parse("all"), Purpose.SHARING, recipient="dr-" + ACCOUNT)
     token = world.token(ACCOUNT, person.id)
     auth = {"Authorization": f"Bearer {token}"}
@@ -83,7 +84,7 @@ def test_a_canary_in_every_field_is_in_no_file_after_erasure(tmp_path: Path) -> 
     world.app.state.service.close()
     store.close()
 
-    for needle in (CANARY, ACCOUNT, token, hashlib.sha1(token.encode()).hexdigest()):
+    for needle in (CANARY, ACCOUNT, POSTCODE, token, hashlib.sha1(token.encode()).hexdigest()):
         assert _grep(home, needle.encode()) == [], needle
 
 

@@ -20,7 +20,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from lifetwin import __version__
 from lifetwin.api.security import ApiError
 from lifetwin.api.service import Service
-from lifetwin.core.errors import LifeTwinError, PersonError, UnitError, UnknownMetricError
+from lifetwin.core.errors import (
+    LifeTwinError,
+    NotEnoughDataError,
+    PersonError,
+    UnitError,
+    UnknownMetricError,
+)
 from lifetwin.logs import request_id
 from lifetwin.privacy.consent import ConsentError
 from lifetwin.privacy.mfa import MfaError
@@ -67,7 +73,7 @@ def problem(
 def _status_of(exc: LifeTwinError) -> int:
     if isinstance(exc, ApiError):
         return exc.status
-    if isinstance(exc, PersonError):
+    if isinstance(exc, PersonError | NotEnoughDataError):
         return 404
     if isinstance(exc, MfaError):
         return 401
@@ -221,7 +227,8 @@ def create_app(
     *,
     close_store: bool = False,
 ) -> FastAPI:
-    from lifetwin.api import dashboard, nightscout
+    from lifetwin import web
+    from lifetwin.api import nightscout
     from lifetwin.api.routes import admin, auth, data, live, privacy, twin
     from lifetwin.packs.registry import registry
 
@@ -250,11 +257,11 @@ def create_app(
     async def lifetwin_error(request: Request, exc: LifeTwinError) -> Response:
         headers = exc.headers if isinstance(exc, ApiError) else None
         status = _status_of(exc)
-        if dashboard.is_page(request.url.path) and "text/html" in request.headers.get("accept", ""):
-            return dashboard.error_page(request, status, str(exc), headers)
+        if web.is_page(request.url.path) and "text/html" in request.headers.get("accept", ""):
+            return web.error_page(request, status, str(exc), headers)
         return problem(status, str(exc), request, headers)
 
-    app.add_exception_handler(dashboard.SignInError, dashboard.sign_in_redirect)
+    app.add_exception_handler(web.SignInError, web.sign_in_redirect)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -288,7 +295,7 @@ def create_app(
     app.include_router(nightscout.router)
     for router in registry().routers:  # the packs' own routes
         app.include_router(router)
-    app.include_router(dashboard.router)
+    app.include_router(web.router())
     app.add_middleware(BodyLimit, settings=service.settings)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestIds)

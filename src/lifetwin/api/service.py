@@ -14,11 +14,10 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from starlette.datastructures import UploadFile
 
-from lifetwin.api import views
 from lifetwin.api.ingest import ObservationIn, to_chunks
 from lifetwin.api.security import ApiError, Gate, Principal
 from lifetwin.core.files import private_dir
@@ -36,6 +35,10 @@ from lifetwin.services.live import Broker
 from lifetwin.settings import Settings
 from lifetwin.sources.base import ReadOptions
 from lifetwin.store.vault import Person, Store
+
+if TYPE_CHECKING:
+    from lifetwin.operations.context import Context
+    from lifetwin.operations.twin import Overview
 
 log = logging.getLogger(__name__)
 OVERVIEW_TTL_S = 600.0  # a safety net: "today" moves on even without writes
@@ -67,7 +70,7 @@ class Service:
             timeout_s=self.settings.webhook_timeout_s,
         )
         self.background = Background(store, self.jobs, self.broker, self.settings)
-        self._overviews: dict[str, tuple[float, int, dict[str, Any]]] = {}
+        self._overviews: dict[str, tuple[float, int, Overview]] = {}
         self._overview_lock = threading.Lock()
         self._started = False
 
@@ -94,7 +97,7 @@ class Service:
     def _generation(self, person_id: str) -> int:
         return self.gate.generations("person:" + person_id)
 
-    def cached_overview(self, person_id: str) -> dict[str, Any] | None:
+    def cached_overview(self, person_id: str) -> Overview | None:
         hit = self._overviews.get(person_id)
         if hit is None:
             return None
@@ -103,16 +106,18 @@ class Service:
             return None
         return data
 
-    def overview(self, principal: Principal, person: Person) -> dict[str, Any]:
+    def overview(self, ctx: Context) -> Overview:
         """The person's overview (cached, or computed now) and the audit entry of viewing it."""
-        vault = self.gate.vault(principal, person)
+        from lifetwin.operations.twin import overview
+
+        person = ctx.person
         found = self.cached_overview(person.id)
         if found is None:
             generation = self._generation(person.id)
-            found = views.overview(vault)
+            found = overview(ctx)
             with self._overview_lock:
                 self._overviews[person.id] = (time.monotonic(), generation, found)
-        vault.log_event("view", "twin_core", what="overview")
+        ctx.vault().log_event("view", "twin_core", what="overview")
         return found
 
     def changed(self, person_id: str) -> None:

@@ -54,6 +54,10 @@ SPREAD_FLOOR: dict[str, float] = {
     "body_fat": 0.5,
     "sleep_duration": 30.0,  # minutes
     "ketones": 0.1,  # mmol/L
+    # self-ratings on a few-point scale: one step of the scale is the least spread
+    "mood_valence": 0.15,  # -1 to +1
+    "energy_level": 0.5,  # 1-5
+    "stress_level": 5.0,  # 0-100
 }
 EVENT_METRICS = frozenset(
     {
@@ -73,6 +77,14 @@ EVENT_METRICS = frozenset(
         "screen_time",
         "media_minutes",
         "study_minutes",
+        # amounts per interval of a watch (a minute's steps): a low one is a quiet minute
+        "steps",
+        "distance",
+        "distance_cycling",
+        "active_energy",
+        "basal_energy",
+        "flights_climbed",
+        "stand_minutes",
     }
 )
 _TARGETS = {"glucose": DEFAULT_GLUCOSE_TARGETS}
@@ -140,7 +152,7 @@ def unusual(
             z=None,
             usual=None,
             spread=None,
-            sentence=f"A {name} amount is an event; it is not judged by its size.",
+            sentence=f"{value:g} ({name}) is an amount, not judged by its size.",
         )
     bounds = targets if targets is not None else _TARGETS.get(metric_code)
     z = sd = centre = None

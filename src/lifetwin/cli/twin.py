@@ -1,21 +1,67 @@
-"""What the twin computes: ``twin``, ``cgm``, ``alerts``, ``insights``, ``forecast``,
-``risk`` and the k-anonymous research table ``population``."""
+"""What the twin computes: ``overview``, ``twin``, ``cgm``, ``alerts``, ``insights``,
+``forecast``, ``risk`` and the k-anonymous research table ``population``. Each command
+calls one operation of :mod:`lifetwin.operations.twin` (the API's routes call the same)."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from lifetwin.cli.app import PersonArg, app, fmt_time, open_store, out, when
-from lifetwin.core.errors import LifeTwinError
-from lifetwin.core.vocabulary import metric
+from lifetwin.cli.app import JsonOpt, PersonArg, app, context, emit, fmt_time, open_store, out, when
 from lifetwin.privacy.consent import Purpose
-from lifetwin.store.vault import Store
+
+if TYPE_CHECKING:
+    from lifetwin.capabilities.risk import RiskReport
+    from lifetwin.operations.context import Context
+    from lifetwin.operations.twin import (
+        AlertList,
+        CgmView,
+        DailyForecast,
+        GlucoseForecast,
+        InsightList,
+        Overview,
+        TwinView,
+    )
+
+# The operations' defaults, repeated here only so --help can show them without importing
+# the engine (tests/test_cli.py checks they are the same).
+ILLNESS_BUDGET = 0.1
+DEVIATION_BUDGET = 1.0
+INSIGHT_FDR = 0.1
+INSIGHT_MIN_DAYS = 21
+CGM_DAYS = 14
+DAILY_HORIZON = 7
+
+
+def _twin_context(person: str, purpose: Purpose) -> Context:
+    """The person's own access to a twin output, reading for the output's purpose."""
+    return context(person).for_purpose(purpose)
+
+
+@app.command()
+def overview(person: PersonArg, as_json: JsonOpt = False) -> None:
+    """Today at a glance: each metric against your usual, recent alerts, data freshness."""
+    from lifetwin.operations.twin import overview as run
+
+    ctx = _twin_context(person, Purpose.TWIN_CORE)
+    emit(run(ctx), as_json, _render_overview)
+
+
+def _render_overview(found: Overview) -> None:
+    if not found.twin_core:
+        out.print("The twin has no data it may use (it needs the twin_core grant).")
+    for m in found.metrics:
+        mark = "[bold red]![/bold red] " if m.unusual else "  "
+        out.print(f"{mark}{m.name}: {m.sentence}", soft_wrap=True)
+    for a in found.alerts:
+        out.print(f"alert {a.day.isoformat()}: {a.message}", soft_wrap=True)
+    for f in found.freshness:
+        age = "today" if f.days_ago <= 0 else f"{f.days_ago} days ago"
+        out.print(f"{f.source}: newest data {f.last_day.isoformat()} ({age})")
 
 
 @app.command()
@@ -25,42 +71,38 @@ def twin(
         str | None,
         typer.Option("--as-of", help="Show the twin as it was before this date (YYYY-MM-DD)."),
     ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """The twin's state: each metric's latest value against the person's own baselines."""
-    from lifetwin.capabilities.twin_state import TwinState, refresh_twin
+    from lifetwin.operations.twin import twin as run
 
-    store = open_store()
-    who = store.person(person)
-    vault = store.vault(who)
+    ctx = _twin_context(person, Purpose.TWIN_CORE)
+    emit(run(ctx, as_of=when(as_of)), as_json, lambda t: _render_twin(t, as_of))
+
+
+def _render_twin(found: TwinView, as_of: str | None) -> None:
     if as_of:
-        state = TwinState.build(vault, when(as_of))
-        out.print(f"{who.name}'s twin as of {as_of} (rebuilt from the data before it)")
+        out.print(f"{found.person}'s twin as of {as_of} (rebuilt from the data before it)")
     else:
-        state, learned = refresh_twin(vault)
-        out.print(f"{who.name}'s twin ({learned:,} new observations learned)")
-    if not state.overall:
+        out.print(f"{found.person}'s twin ({found.learned_now:,} new observations learned)")
+    if not found.metrics:
         out.print("The twin has no data it may use (it needs the twin_core grant).")
         return
-    table = Table("metric", "latest", "usual now (centre ± spread)", "z", "overall", "n")
-    for code in sorted(state.overall):
-        ts_ms, value, tz_min = state.latest[code]
-        slot = state.hourly[code].get(TwinState.slot(ts_ms, tz_min))
-        overall = state.overall[code]
-        z = slot.z(value) if slot else None
+    table = Table("metric", "latest", "unit", "when (UTC)", "usual now (± spread)", "z", "")
+    for m in found.metrics:
+        usual = f"{m.usual:.4g} ± {m.spread:.3g}" if m.usual is not None and m.spread else ""
         table.add_row(
-            code,
-            f"{value:g}",
-            f"{slot.centre:.4g} ± {slot.spread:.3g}" if slot else "",
-            f"{z:+.1f}" if z is not None else "",
-            f"{overall.centre:.4g} ± {overall.spread:.3g}",
-            f"{overall.n:,}",
+            m.metric,
+            f"{m.latest:g}",
+            m.unit if m.unit not in ("count", "dimensionless") else "",
+            fmt_time(m.at),
+            usual,
+            f"{m.z:+.1f}" if m.z is not None else "",
+            "unusual" if m.unusual else "",
         )
     out.print(table)
-    if not as_of:
-        from lifetwin.capabilities.measures import derived_measures
-
-        for key, value in derived_measures(vault).items():
-            out.print(f"{key.replace('_', ' ')}: {value}", markup=False)
+    for key, value in found.measures.items():
+        out.print(f"{key.replace('_', ' ')}: {value}", markup=False)
 
 
 @app.command()
@@ -68,21 +110,34 @@ def cgm(
     person: PersonArg,
     since: Annotated[str | None, typer.Option(help="From this date (YYYY-MM-DD).")] = None,
     until: Annotated[str | None, typer.Option(help="Up to this date (inclusive).")] = None,
+    days: Annotated[
+        int, typer.Option(min=0, help="The latest days, when --since is not given (0: all).")
+    ] = CGM_DAYS,
+    source: Annotated[
+        str | None, typer.Option(help="The CGM source (default: the one with most readings).")
+    ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """The CGM report: time in ranges, mean, CV, GMI, MAGE, LBGI/HBGI and the AGP."""
-    from lifetwin.capabilities.cgm_report import RANGES, cgm_report
+    from lifetwin.operations.twin import cgm as run
 
-    store = open_store()
-    who = store.person(person)
-    report = cgm_report(
-        store.vault(who), Purpose.SELF_ACCESS, when(since), when(until, end_of_day=True)
+    found = run(
+        context(person),
+        since=when(since),
+        until=when(until, end_of_day=True),
+        days=days,
+        source=source,
     )
-    if not report.readings:
-        out.print(f"No CGM readings for {who.name} in that range.")
-        return
+    emit(found, as_json, _render_cgm)
+
+
+def _render_cgm(report: CgmView) -> None:
+    from lifetwin.capabilities.cgm_report import RANGES
+
     out.print(
-        f"{who.name}: {report.readings:,} readings, {fmt_time(report.first)} to "
-        f"{fmt_time(report.last)}, {report.data_captured_pct:g} % captured"
+        f"{report.readings:,} readings from {report.source}, {fmt_time(report.first)} to "
+        f"{fmt_time(report.last)} UTC ({report.days:g} days), "
+        f"{report.data_captured_pct:g} % captured"
     )
     out.print(
         f"mean {report.mean_mg_dl:g} mg/dL, SD {report.sd_mg_dl:g}, CV "
@@ -91,6 +146,8 @@ def cgm(
     )
     bands = ", ".join(f"{label} mg/dL {report.ranges_pct[name]:g} %" for name, label in RANGES)
     out.print(f"time in ranges: {bands}", soft_wrap=True)
+    for warning in report.warnings:
+        out.print(f"note: {warning}", soft_wrap=True, markup=False)
     table = Table(
         "hour",
         "p5",
@@ -101,11 +158,11 @@ def cgm(
         "n",
         title="Ambulatory glucose profile (mg/dL, local time)",
     )
-    for hour, cut in sorted(report.agp.items()):
+    for hour, cut in sorted(report.agp.items(), key=lambda kv: int(kv[0])):
         table.add_row(
-            f"{hour:02d}:00",
-            *(f"{cut[k]:g}" for k in ("p5", "p25", "p50", "p75", "p95")),
-            f"{cut['n']:.0f}",
+            f"{int(hour):02d}:00",
+            *(f"{getattr(cut, k):g}" for k in ("p5", "p25", "p50", "p75", "p95")),
+            str(cut.n),
         )
     out.print(table)
 
@@ -121,7 +178,7 @@ def alerts(
             max=10.0,
             help="Illness warning: false alerts per healthy month you accept.",
         ),
-    ] = 0.1,
+    ] = ILLNESS_BUDGET,
     deviation_budget: Annotated[
         float,
         typer.Option(
@@ -130,28 +187,27 @@ def alerts(
             max=30.0,
             help="Unusual values: false alerts per metric per month you accept.",
         ),
-    ] = 1.0,
+    ] = DEVIATION_BUDGET,
     notify_file: Annotated[
         Path | None,
         typer.Option("--notify-file", help="Also append new alerts as JSON lines to this file."),
     ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Early warnings: the resting-heart-rate illness signal and unusual latest values."""
-    from lifetwin.capabilities.early_warning import (
-        FileNotifier,
-        deviation_alerts,
-        illness_alerts,
-    )
+    """Early warnings: the illness signal from wearables and unusual latest values."""
+    from lifetwin.capabilities.early_warning import FileNotifier
+    from lifetwin.operations.twin import alerts as run
 
-    store = open_store()
-    vault = store.vault(store.person(person))
+    ctx = _twin_context(person, Purpose.FORECASTING)
     notifiers = [FileNotifier(str(notify_file))] if notify_file else []
-    found = illness_alerts(vault, false_alerts_per_month=budget, notifiers=notifiers)
-    found += deviation_alerts(vault, false_alerts_per_month=deviation_budget, notifiers=notifiers)
-    if not found:
+    found = run(ctx, budget=budget, deviation_budget=deviation_budget, notifiers=notifiers)
+    emit(found, as_json, _render_alerts)
+
+
+def _render_alerts(found: AlertList) -> None:
+    if not found.items:
         out.print("No early warnings. (They need data and a forecasting grant.)")
-        return
-    for alert in found:
+    for alert in found.items:
         out.print(f"{alert.day.isoformat()}  {alert.message}", soft_wrap=True)
 
 
@@ -163,24 +219,27 @@ def insights(
         typer.Option(
             "--fdr", min=0.001, max=0.5, help="False discovery rate across all pairs tested."
         ),
-    ] = 0.05,
+    ] = INSIGHT_FDR,
     min_days: Annotated[
         int, typer.Option("--min-days", min=10, help="Fewest days a pair needs.")
-    ] = 28,
+    ] = INSIGHT_MIN_DAYS,
+    as_json: JsonOpt = False,
 ) -> None:
     """Associations between your daily metrics (lags of 0-2 days), with FDR control."""
-    from lifetwin.capabilities.insights import daily_table, find_insights
+    from lifetwin.operations.twin import insights as run
 
-    store = open_store()
-    table, units = daily_table(store.vault(store.person(person)), min_days=min_days)
-    found = find_insights(table, units, min_days=min_days, fdr=fdr)
-    if not found:
+    ctx = _twin_context(person, Purpose.TWIN_CORE)
+    emit(run(ctx, fdr=fdr, min_days=min_days), as_json, _render_insights)
+
+
+def _render_insights(found: InsightList) -> None:
+    if not found.items:
         out.print(
-            f"No insights at a {fdr:g} false discovery rate from {len(table)} daily "
-            "metrics (they need the twin_core grant and enough days)."
+            f"No insights at a {found.fdr:g} false discovery rate from "
+            f"{found.metrics_tested} daily metrics (they need the twin_core grant and "
+            f"{found.min_days} days)."
         )
-        return
-    for insight in found:
+    for insight in found.items:
         out.print(f"- {insight.sentence} (q = {insight.q_value:.3g})", soft_wrap=True)
 
 
@@ -203,59 +262,51 @@ def forecast(
             "days ahead (default 7).",
         ),
     ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Forecasts with intervals: glucose 30-120 minutes ahead, daily metrics days ahead."""
-    from lifetwin.capabilities.glucose_forecast import HORIZONS_MIN, forecast_for_person
+    from lifetwin.core.errors import LifeTwinError
+    from lifetwin.operations.twin import DailyForecast
+    from lifetwin.operations.twin import forecast as run
 
-    store = open_store()
-    who = store.person(person)
-    if metric_code in ("sleep", "spending") or metric(metric_code).code != "glucose":
-        _forecast_daily(store, who, metric_code, horizon or 7)
+    ctx = _twin_context(person, Purpose.FORECASTING)
+    found = run(ctx, metric_code, days=horizon or DAILY_HORIZON)
+    if isinstance(found, DailyForecast):
+        emit(found, as_json, _render_daily)
         return
-    if horizon is not None and horizon not in HORIZONS_MIN:
+    if horizon is not None and horizon not in (30, 60, 120):
         raise LifeTwinError("The horizon must be 30, 60 or 120 minutes.")
-    result = forecast_for_person(store.vault(who))
-    if result is None:
-        out.print(
-            f"Not enough CGM data for {who.name} to forecast (two days are needed, "
-            "and a forecasting grant)."
-        )
-        return
-    when = datetime.fromtimestamp(result.last_reading_ms / 1000, UTC)
+    emit(found, as_json, lambda f: _render_glucose(f, horizon))
+
+
+def _render_glucose(found: GlucoseForecast, horizon: int | None) -> None:
     out.print(
-        f"Last reading {fmt_time(when)} UTC: {result.last_mg_dl:g} mg/dL "
-        f"(model learned from {result.trained_steps:,} five-minute steps)"
+        f"Last reading {fmt_time(found.start)} UTC: {found.last_mg_dl:g} mg/dL "
+        f"(model learned from {found.trained_steps:,} five-minute steps)"
     )
-    for item in result.forecasts:
+    out.print(found.status, markup=False)
+    for item in found.forecasts:
         if horizon is None or item.horizon_min == horizon:
             out.print(
                 f"  in {item.horizon_min} min: {item.value_mg_dl:.0f} mg/dL "
                 f"(90 % interval {item.low_mg_dl:.0f} to {item.high_mg_dl:.0f})"
             )
-    if result.hypo_warning:
-        out.print("[bold red]A low (below 70 mg/dL) is forecast within the hour.[/bold red]")
-    out.print("Decision support, not a dosing instruction.")
+    for warning in found.warnings:
+        out.print(f"note: {warning}", soft_wrap=True, markup=False)
+    if found.hypo_warning:
+        out.print("[bold red]A low (below 70 mg/dL) is forecast within 30 minutes.[/bold red]")
+    out.print(found.note)
 
 
-def _forecast_daily(store: Store, who: Any, name: str, horizon: int) -> None:
-    from lifetwin.capabilities.daily_forecast import MIN_DAYS, forecast_daily
-
-    if not 1 <= horizon <= 60:
-        raise LifeTwinError("For daily metrics the horizon is 1 to 60 days.")
-    result = forecast_daily(store.vault(who), name, horizon)
-    if result is None:
-        out.print(
-            f"Not enough daily {name} data for {who.name} to forecast ({MIN_DAYS} days are "
-            "needed, and a forecasting grant)."
-        )
-        return
+def _render_daily(found: DailyForecast) -> None:
     out.print(
-        f"{name} for {who.name}: {result.days} days up to {result.last_day} "
+        f"{found.name}: {found.days} days up to {found.last_day} "
         f"(Holt-Winters with a weekly season, 80 % intervals from its own past errors)"
     )
-    for f in result.forecasts:
-        out.print(f"  {f.day}: {f.value:.4g} {result.unit} ({f.low:.4g} to {f.high:.4g})")
-    b = result.backtest
+    unit = found.unit if found.unit not in ("count", "dimensionless") else ""
+    for f in found.forecasts:
+        out.print(f"  {f.day}: {f.value:.4g} {unit} ({f.low:.4g} to {f.high:.4g})")
+    b = found.backtest
     table = Table(
         "backtest MAE", *(f"{h} d ahead" for h in b.horizons), title="Rolling-origin backtest"
     )
@@ -268,23 +319,27 @@ def _forecast_daily(store: Store, who: Any, name: str, horizon: int) -> None:
 
 
 @app.command()
-def risk(person: PersonArg) -> None:
+def risk(person: PersonArg, as_json: JsonOpt = False) -> None:
     """Validated risk scores from what the twin holds, with where each input came from."""
-    from lifetwin.capabilities.risk import all_scores, gather_inputs
+    from lifetwin.operations.twin import risk as run
 
-    store = open_store()
-    results = all_scores(gather_inputs(store.vault(store.person(person))))
-    for result in results:
+    ctx = _twin_context(person, Purpose.TWIN_CORE)
+    emit(run(ctx), as_json, _render_risk)
+
+
+def _render_risk(report: RiskReport) -> None:
+    for result in report.scores:
         if result.refused:
             out.print(f"[bold]{result.name}[/bold]: not computed ({result.refused})")
         else:
-            out.print(
-                f"[bold]{result.name}[/bold]: {result.value:g} {result.unit}, {result.category}"
-            )
+            category = f", {result.category}" if result.category else ""
+            out.print(f"[bold]{result.name}[/bold]: {result.value:g} {result.unit}{category}")
         for key, value in result.inputs.items():
             out.print(f"    {key}: {value}", markup=False)
         out.print(f"    source: {result.reference}", markup=False)
-    out.print("Decision support, not a diagnosis: discuss these with a clinician.")
+    for hint in report.not_granted.values():
+        out.print(hint, markup=False, soft_wrap=True)
+    out.print(report.note)
 
 
 @app.command()

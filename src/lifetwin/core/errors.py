@@ -41,3 +41,7 @@ class ImportFailedError(LifeTwinError):
 
 class MappingError(LifeTwinError):
     """A column mapping that does not fit the file it is applied to."""
+
+
+class NotEnoughDataError(LifeTwinError):
+    """A capability has too little data it may use (the service answers 404)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -145,8 +145,11 @@ def packs() -> PackList:
     """Every installed pack (built-in or not) and what it registers."""
     from lifetwin.packs.registry import registry
 
+    reg = registry()
+    reg.surface()  # models, capabilities, routes and pages are asked for when first used
+    commands = _commands(reg)
     items = []
-    for entry in registry().packs.values():
+    for entry in reg.packs.values():
         items.append(
             PackView(
                 name=entry.name,
@@ -161,10 +164,27 @@ def packs() -> PackList:
                     "connectors": entry.connectors,
                     "models": entry.models,
                     "capabilities": entry.capabilities,
-                    "commands": entry.commands,
+                    "commands": commands.get(entry.module, []),
                     "routes": entry.routes,
                     "pages": entry.pages,
                 },
             )
         )
     return PackList(items=items)
+
+
+def _commands(reg: Any) -> dict[str, list[str]]:
+    """The commands each pack adds to ``lifetwin`` (asked on an empty app of its own)."""
+    import typer
+
+    found: dict[str, list[str]] = {}
+    for _name, plugin in reg.plugins:
+        function = getattr(plugin, "lifetwin_cli", None)
+        if function is None or not hasattr(function, "lifetwin_impl"):
+            continue
+        probe = typer.Typer()
+        function(probe)
+        names = [c.name or getattr(c.callback, "__name__", "") for c in probe.registered_commands]
+        names += [g.name or "" for g in probe.registered_groups]
+        found[getattr(plugin, "__name__", "")] = sorted(n.replace("_", "-") for n in names if n)
+    return found

@@ -108,8 +108,9 @@ class NavEntry:
 class Page:
     """Dashboard pages: a router of page routes and the navigation entries for them."""
 
-    router: Any  # fastapi.APIRouter
+    router: Any  # fastapi.APIRouter (its routes render with lifetwin.web.layout.page)
     nav: Sequence[NavEntry] = ()
+    templates: str | None = None  # a package whose templates/ folder holds the pages' templates
 
 
 class PackSpec:

@@ -58,11 +58,36 @@ class Registry:
     by_loinc: dict[str, Metric] = field(default_factory=dict)
     event_domains: dict[str, str] = field(default_factory=dict)  # event kind -> category
     connectors: list[Any] = field(default_factory=list)
-    models: dict[str, type[Any]] = field(default_factory=dict)
-    capabilities: dict[str, Capability] = field(default_factory=dict)
-    cli: list[Callable[[Any], None]] = field(default_factory=list)
-    routers: list[Any] = field(default_factory=list)
-    pages: list[Page] = field(default_factory=list)
+    # What packs add to the twin and its surfaces is asked for only when first used (a
+    # page module imports the web layer, which itself asks for the purposes above).
+    plugins: list[tuple[str, Any]] = field(default_factory=list)
+    _surface: _Surface | None = None
+
+    @property
+    def models(self) -> dict[str, type[Any]]:
+        return self.surface().models
+
+    @property
+    def capabilities(self) -> dict[str, Capability]:
+        return self.surface().capabilities
+
+    @property
+    def cli(self) -> list[Callable[[Any], None]]:
+        return self.surface().cli
+
+    @property
+    def routers(self) -> list[Any]:
+        return self.surface().routers
+
+    @property
+    def pages(self) -> list[Page]:
+        return self.surface().pages
+
+    def surface(self) -> _Surface:
+        with _lock:
+            if self._surface is None:
+                self._surface = _build_surface(self)
+            return self._surface
 
     def metric(self, code: str) -> Metric | None:
         return self.names.get(code)
@@ -83,6 +108,15 @@ class Registry:
         for code in (metric.loinc, *metric.loinc_aliases):
             if code and code not in self.by_loinc:
                 self.by_loinc[code] = metric
+
+
+@dataclass
+class _Surface:
+    models: dict[str, type[Any]] = field(default_factory=dict)
+    capabilities: dict[str, Capability] = field(default_factory=dict)
+    cli: list[Callable[[Any], None]] = field(default_factory=list)
+    routers: list[Any] = field(default_factory=list)
+    pages: list[Page] = field(default_factory=list)
 
 
 _lock = threading.RLock()
@@ -157,24 +191,33 @@ def _build(manager: pluggy.PluginManager) -> Registry:
         for connector in _call(plugin, "lifetwin_connectors") or []:
             reg.connectors.append(connector)
             entry.connectors.append(connector.name)
+    # Detection tries specific formats before generic ones (the mapped table last).
+    reg.connectors.sort(key=lambda c: getattr(c, "priority", 500))
+    reg.plugins = plugins
+    return reg
+
+
+def _build_surface(reg: Registry) -> _Surface:
+    found = _Surface()
+    for name, plugin in reg.plugins:
+        info = _call(plugin, "lifetwin_pack") or PackInfo(name=name, title=name)
+        entry = reg.packs[info.name]
         for model in _call(plugin, "lifetwin_models") or []:
-            reg.models[model.name] = model
+            found.models[model.name] = model
             entry.models.append(model.name)
         for capability in _call(plugin, "lifetwin_capabilities") or []:
-            reg.capabilities[capability.name] = capability
+            found.capabilities[capability.name] = capability
             entry.capabilities.append(capability.name)
         function = getattr(plugin, "lifetwin_cli", None)
         if function is not None and hasattr(function, "lifetwin_impl"):
-            reg.cli.append(function)
+            found.cli.append(function)
         for router in _call(plugin, "lifetwin_routers") or []:
-            reg.routers.append(router)
+            found.routers.append(router)
             entry.routes.extend(sorted({getattr(r, "path", "") for r in router.routes}))
         for page in _call(plugin, "lifetwin_pages") or []:
-            reg.pages.append(page)
+            found.pages.append(page)
             entry.pages.extend(nav.label for nav in page.nav)
-    # Detection tries specific formats before generic ones (the mapped table last).
-    reg.connectors.sort(key=lambda c: getattr(c, "priority", 500))
-    return reg
+    return found
 
 
 def _order(plugin: Any) -> tuple[int, str]:

@@ -152,26 +152,10 @@ class Background:
             raise LifeTwinError(summary.fatal)
 
     def run_analysis(self, ctx: JobContext) -> None:
-        from lifetwin.capabilities.early_warning import deviation_alerts, illness_alerts
-        from lifetwin.capabilities.glucose_forecast import forecast_for_person
+        """The packs' ingest capabilities for the person (alerts, forecasts, the twin's
+        state), each reading through the consent gate with its own purpose; what they find
+        goes to the person's live events and webhooks."""
+        from lifetwin.services.capabilities import run_on_ingest
 
         person = self.store.person(ctx.job.person_id)
-        notifier = BrokerNotifier(self.broker, person.id)
-        vault = self.store.vault(person, actor="service")
-        illness_alerts(vault, notifiers=[notifier])
-        deviation_alerts(vault, notifiers=[notifier])
-        if not any(s.metric == "glucose" for s in vault.streams()):
-            return
-        result = forecast_for_person(vault)
-        if result is not None:
-            self.broker.publish(
-                person.id,
-                "forecast",
-                {
-                    "from": datetime.fromtimestamp(result.last_reading_ms / 1000, UTC).isoformat(),
-                    "last_mg_dl": result.last_mg_dl,
-                    "forecasts": [f.__dict__ for f in result.forecasts],
-                    "hypo_warning": result.hypo_warning,
-                },
-                key=f"forecast|{result.last_reading_ms}",
-            )
+        run_on_ingest(self.store, person, BrokerNotifier(self.broker, person.id))

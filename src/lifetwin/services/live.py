@@ -280,7 +280,9 @@ def webhook_problem(url: str, events: list[str], allow: Sequence[Network]) -> st
 
 
 class BrokerNotifier:
-    """The twin engine's Notifier interface, publishing alerts to the broker."""
+    """Where background capabilities send what they find (the engine's Notifier interface
+    for alerts, ``publish`` for other live events): the person's event stream and
+    webhooks."""
 
     def __init__(self, broker: Broker, person_id: str) -> None:
         self.broker = broker
@@ -291,3 +293,6 @@ class BrokerNotifier:
         self.broker.publish(
             self.person_id, "alert", data, key=f"{alert.kind}|{alert.metric}|{alert.day}"
         )
+
+    def publish(self, kind: str, payload: dict[str, Any], key: str | None = None) -> None:
+        self.broker.publish(self.person_id, kind, payload, key=key)

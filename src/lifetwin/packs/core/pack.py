@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lifetwin.packs.contract import PackInfo, PurposeInfo, hookimpl
+from lifetwin.packs.contract import Capability, NavEntry, PackInfo, Page, PurposeInfo, hookimpl
 
 ORDER = 0
 
@@ -46,4 +46,25 @@ def lifetwin_connectors() -> list[Any]:
         OuraConnector(),
         OpenMHealthConnector(),
         TabularConnector(),
+    ]
+
+
+@hookimpl
+def lifetwin_capabilities() -> list[Capability]:
+    from lifetwin.packs.core import capabilities
+
+    return capabilities.CAPABILITIES
+
+
+@hookimpl
+def lifetwin_pages() -> list[Page]:
+    from lifetwin.web.pages import importing, privacy, twin
+
+    return [
+        Page(
+            twin.router,
+            nav=(NavEntry("Overview", "", order=0), NavEntry("Insights", "insights", order=60)),
+        ),
+        Page(importing.router, nav=(NavEntry("Import", "import", order=90),)),
+        Page(privacy.router, nav=(NavEntry("Privacy", "privacy", order=95),)),
     ]

@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from lifetwin.core.vocabulary import Metric
-from lifetwin.packs.contract import DomainInfo, PackInfo, hookimpl
+from lifetwin.packs.contract import (
+    Capability,
+    DomainInfo,
+    NavEntry,
+    PackInfo,
+    Page,
+    Trigger,
+    hookimpl,
+)
 
 ORDER = 11
 
@@ -49,4 +57,69 @@ def lifetwin_connectors() -> list[Any]:
         LibreViewConnector(),
         NightscoutConnector(),
         TidepoolConnector(),
+    ]
+
+
+def _glucose_forecast(vault: Any, outbox: Any) -> None:
+    from datetime import UTC, datetime
+
+    from lifetwin.capabilities.glucose_forecast import forecast_for_person
+
+    result = forecast_for_person(vault)
+    if result is None:
+        return
+    outbox.publish(
+        "forecast",
+        {
+            "from": datetime.fromtimestamp(result.last_reading_ms / 1000, UTC).isoformat(),
+            "last_mg_dl": result.last_mg_dl,
+            "forecasts": [f.__dict__ for f in result.forecasts],
+            "hypo_warning": result.hypo_warning,
+            "current": result.current,
+            "status": result.status,
+        },
+        key=f"forecast|{result.last_reading_ms}",
+    )
+
+
+def _cgm_report(vault: Any, outbox: Any) -> Any:
+    from lifetwin.capabilities.cgm_report import cgm_report
+    from lifetwin.privacy.consent import Purpose
+
+    return cgm_report(vault, Purpose.SELF_ACCESS)
+
+
+@hookimpl
+def lifetwin_capabilities() -> list[Capability]:
+    return [
+        Capability(
+            name="glucose_forecast",
+            description="glucose 30-120 minutes ahead with intervals, and the low alert",
+            inputs=("glucose",),
+            purpose="forecasting",
+            trigger=Trigger.INGEST,
+            output=None,
+            run=_glucose_forecast,
+        ),
+        Capability(
+            name="cgm_report",
+            description="time in ranges, GMI, CV, MAGE, LBGI/HBGI and the AGP (consensus 2019)",
+            inputs=("glucose",),
+            purpose="self_access",
+            trigger=Trigger.DEMAND,
+            output=None,
+            run=_cgm_report,
+        ),
+    ]
+
+
+@hookimpl
+def lifetwin_pages() -> list[Page]:
+    from lifetwin.web.pages import glucose
+
+    return [
+        Page(
+            glucose.router,
+            nav=(NavEntry("Glucose", "cgm", order=20, when=lambda held: "glucose" in held),),
+        )
     ]

@@ -1,0 +1,550 @@
+"""What the twin computes, as operations: the overview, the twin's state, early warnings,
+forecasts, the CGM report, risk scores and insights.
+
+Each function reads through the consent gate (each capability with its own purpose),
+returns a pydantic model, and is the one place its defaults live — the command line, the
+API and the dashboard all call these, so they show the same numbers for the same person.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from lifetwin.capabilities.risk import RiskReport
+from lifetwin.core.errors import LifeTwinError, NotEnoughDataError
+from lifetwin.core.vocabulary import metric
+from lifetwin.operations.context import Context
+from lifetwin.operations.data import num
+from lifetwin.privacy.consent import Purpose
+
+# One default each, for every adapter (they had drifted: 0.1/21 days on the dashboard,
+# 0.05/28 on the command line).
+INSIGHT_FDR = 0.1  # false discovery rate across every pair tested (exploratory, BH)
+INSIGHT_MIN_DAYS = 21  # days both metrics of a pair need
+ILLNESS_BUDGET = 0.1  # false illness alerts per healthy month
+DEVIATION_BUDGET = 1.0  # false "unusual value" alerts per metric and month
+CGM_DAYS = 14  # the consensus report's period (Battelino et al. 2019)
+DAILY_HORIZON = 7
+RECENT_ALERT_DAYS = 14
+
+
+# -- the twin's state -----------------------------------------------------------------------
+class MetricNow(BaseModel):
+    """One metric's newest value against the person's own usual value (one rule for every
+    adapter: :func:`lifetwin.capabilities.unusual.unusual`)."""
+
+    metric: str
+    name: str
+    unit: str
+    latest: float
+    at: datetime
+    usual: float | None
+    spread: float | None
+    z: float | None
+    unusual: bool
+    sentence: str
+
+
+class Slot(BaseModel):
+    centre: float | None
+    spread: float | None
+    n: int
+
+
+class BaselineView(BaseModel):
+    overall: Slot
+    by_hour_of_week: dict[str, Slot]
+
+
+class TwinView(BaseModel):
+    """The twin's state: every metric now, the baselines it is judged by, and measures
+    derived from weeks of data (trends)."""
+
+    person: str
+    as_of: datetime | None = Field(description="the twin rebuilt from the data before this")
+    based_on: datetime | None = Field(description="the newest observation the twin learned")
+    learned_now: int
+    metrics: list[MetricNow]
+    baselines: dict[str, BaselineView]
+    measures: dict[str, Any]
+
+
+def _rows(state: Any, vault: Any, as_of: datetime | None) -> tuple[list[MetricNow], Any]:
+    from lifetwin.capabilities.twin_state import twin_summary
+
+    summary = twin_summary(state, profile=vault.profile(), as_of=as_of)
+    rows = []
+    for row in summary.metrics:
+        m = metric(row.metric)
+        rows.append(
+            MetricNow(
+                metric=row.metric,
+                name=m.name,
+                unit=m.unit,
+                latest=num(row.value, 2) or 0.0,
+                at=row.at,
+                usual=num(row.usual, 2),
+                spread=num(row.spread, 2),
+                z=num(row.z, 2),
+                unusual=row.unusual,
+                sentence=row.sentence,
+            )
+        )
+    return rows, summary.based_on
+
+
+def twin(ctx: Context, *, as_of: datetime | None = None) -> TwinView:
+    """The twin now (learning only what is new), or rebuilt as it was before ``as_of``.
+    Reads for twin_core."""
+    from lifetwin.capabilities.measures import derived_measures
+    from lifetwin.capabilities.twin_state import TwinState, refresh_twin
+
+    vault = ctx.vault()
+    if as_of is not None:
+        state, learned = TwinState.build(vault, as_of), 0
+    else:
+        state, learned = refresh_twin(vault)
+    rows, based_on = _rows(state, vault, as_of)
+    baselines = {
+        code: BaselineView(
+            overall=Slot(centre=num(b.centre, 3), spread=num(b.spread, 3), n=b.n),
+            by_hour_of_week={
+                str(slot): Slot(centre=num(s.centre, 3), spread=num(s.spread, 3), n=s.n)
+                for slot, s in sorted(state.hourly.get(code, {}).items())
+            },
+        )
+        for code, b in sorted(state.overall.items())
+    }
+    return TwinView(
+        person=ctx.person.name,
+        as_of=as_of,
+        based_on=based_on,
+        learned_now=learned,
+        metrics=rows,
+        baselines=baselines,
+        measures=derived_measures(vault) if as_of is None else {},
+    )
+
+
+# -- early warnings -------------------------------------------------------------------------
+class AlertView(BaseModel):
+    kind: str
+    day: date
+    metric: str
+    message: str
+    score: float | None
+    at: datetime | None = None
+
+
+class AlertList(BaseModel):
+    items: list[AlertView]
+    next: str | None = None
+
+
+def _alert(a: Any) -> AlertView:
+    return AlertView(
+        kind=a.kind, day=a.day, metric=a.metric, message=a.message, score=num(a.score, 2), at=a.at
+    )
+
+
+def alerts(
+    ctx: Context,
+    *,
+    budget: float = ILLNESS_BUDGET,
+    deviation_budget: float = DEVIATION_BUDGET,
+    notifiers: Sequence[Any] = (),
+) -> AlertList:
+    """Run the illness warning and the unusual-value check over the person's data (reads
+    for forecasting), store and deliver what they find, and list it."""
+    from lifetwin.capabilities.early_warning import deviation_alerts, illness_alerts
+
+    vault = ctx.vault()
+    found = illness_alerts(vault, false_alerts_per_month=budget, notifiers=notifiers)
+    found += deviation_alerts(vault, false_alerts_per_month=deviation_budget, notifiers=notifiers)
+    return AlertList(items=[_alert(a) for a in found])
+
+
+# -- the overview ---------------------------------------------------------------------------
+class Freshness(BaseModel):
+    source: str
+    last_day: date
+    days_ago: int
+
+
+class PersonRef(BaseModel):
+    id: str
+    name: str
+
+
+class Overview(BaseModel):
+    """Today against the person's baselines, recent alerts and how fresh each source is."""
+
+    person: PersonRef
+    based_on: datetime | None
+    metrics: list[MetricNow]
+    alerts: list[AlertView]
+    freshness: list[Freshness]
+    twin_core: bool = Field(description="whether the twin may use any data (the grant)")
+
+
+def overview(ctx: Context) -> Overview:
+    """The twin refreshed (twin_core), the alerts of the last two weeks, the day of each
+    source's newest data."""
+    from lifetwin.capabilities.early_warning import stored_alerts
+    from lifetwin.capabilities.twin_state import refresh_twin
+
+    vault = ctx.vault()
+    state, _ = refresh_twin(vault)
+    rows, based_on = _rows(state, vault, None)
+    today = datetime.now(UTC).date()
+    last = vault.stream_last_days()
+    fresh: dict[str, int] = {}
+    for s in vault.streams():
+        if s.id in last:
+            fresh[s.source] = max(fresh.get(s.source, -(10**9)), last[s.id])
+    epoch = date(1970, 1, 1)
+    return Overview(
+        person=PersonRef(id=ctx.person.id, name=ctx.person.name),
+        based_on=based_on,
+        metrics=rows,
+        alerts=[
+            _alert(a) for a in stored_alerts(vault) if (today - a.day).days <= RECENT_ALERT_DAYS
+        ],
+        freshness=[
+            Freshness(
+                source=source,
+                last_day=epoch + timedelta(days=day),
+                days_ago=(today - (epoch + timedelta(days=day))).days,
+            )
+            for source, day in sorted(fresh.items())
+        ],
+        twin_core=bool(state.overall),
+    )
+
+
+# -- forecasts ------------------------------------------------------------------------------
+class GlucosePoint(BaseModel):
+    horizon_min: int
+    value_mg_dl: float
+    low_mg_dl: float
+    high_mg_dl: float
+
+
+class GlucoseForecast(BaseModel):
+    """Glucose 30–120 minutes ahead with 90 % intervals, from the newest reading."""
+
+    kind: Literal["glucose"] = "glucose"
+    start: datetime = Field(description="the time of the reading the forecast starts from")
+    last_mg_dl: float
+    forecasts: list[GlucosePoint]
+    trajectory: dict[str, float] = Field(description="minutes ahead -> forecast, to 40 min")
+    hypo_warning: bool = Field(description="a low is forecast and the forecast is current")
+    current: bool
+    age_min: float
+    status: str
+    warnings: list[str]
+    trained_steps: int
+    note: str = "Decision support, not a dosing instruction."
+
+
+class DayPoint(BaseModel):
+    day: str | None
+    horizon: int
+    value: float
+    low: float
+    high: float
+
+
+class BacktestView(BaseModel):
+    days: int
+    horizons: list[int]
+    mae: dict[str, list[float | None]]
+    coverage: list[float | None]
+    nominal: float
+
+
+class DailyForecast(BaseModel):
+    """A daily metric days ahead (Holt-Winters with a weekly season, 80 % intervals from
+    its own past errors), with a rolling-origin backtest against naive forecasts."""
+
+    kind: Literal["daily"] = "daily"
+    name: str
+    unit: str
+    last_day: str
+    days: int
+    forecasts: list[DayPoint]
+    explanation: dict[str, float]
+    backtest: BacktestView
+
+
+def glucose_forecast(ctx: Context, *, now: datetime | None = None) -> GlucoseForecast:
+    """Reads for forecasting; refuses with one sentence when there is too little CGM."""
+    from lifetwin.capabilities.glucose_forecast import forecast_for_person
+
+    result = forecast_for_person(ctx.vault(), now=now)
+    if result is None:
+        raise NotEnoughDataError(
+            f"There is not enough CGM data for {ctx.person.name} to forecast (two days are "
+            "needed, and a forecasting grant)."
+        )
+    return GlucoseForecast(
+        start=datetime.fromtimestamp(result.last_reading_ms / 1000, UTC),
+        last_mg_dl=result.last_mg_dl,
+        forecasts=[GlucosePoint(**asdict(f)) for f in result.forecasts],
+        trajectory={str(k): round(v, 1) for k, v in sorted(result.trajectory.items())},
+        hypo_warning=result.hypo_warning,
+        current=result.current,
+        age_min=round(result.age_min, 1),
+        status=result.status,
+        warnings=list(result.warnings),
+        trained_steps=result.trained_steps,
+    )
+
+
+def daily_forecast(ctx: Context, name: str, *, days: int = DAILY_HORIZON) -> DailyForecast:
+    """A daily metric (a numeric metric's daily value, ``sleep`` or ``spending``) ``days``
+    ahead (1 to 60). Reads for forecasting."""
+    from lifetwin.capabilities.daily_forecast import MIN_DAYS, forecast_daily
+
+    if not 1 <= days <= 60:
+        raise LifeTwinError("For daily metrics the horizon is 1 to 60 days.")
+    if name not in ("sleep", "spending"):
+        name = metric(name).code
+    result = forecast_daily(ctx.vault(), name, days)
+    if result is None:
+        raise NotEnoughDataError(
+            f"There are fewer than {MIN_DAYS} days of {name} for {ctx.person.name} that may "
+            "be used for forecasting."
+        )
+    return DailyForecast(
+        name=result.name,
+        unit=result.unit,
+        last_day=result.last_day,
+        days=result.days,
+        forecasts=[DayPoint(**asdict(f)) for f in result.forecasts],
+        explanation=result.explanation,
+        backtest=BacktestView(**asdict(result.backtest)),
+    )
+
+
+def forecast(
+    ctx: Context, name: str = "glucose", *, days: int = DAILY_HORIZON
+) -> GlucoseForecast | DailyForecast:
+    """Glucose minutes ahead, or any other (daily) metric days ahead."""
+    if name in ("sleep", "spending") or metric(name).code != "glucose":
+        return daily_forecast(ctx, name, days=days)
+    return glucose_forecast(ctx)
+
+
+# -- the CGM report -------------------------------------------------------------------------
+class AgpHour(BaseModel):
+    p5: float
+    p25: float
+    p50: float
+    p75: float
+    p95: float
+    n: int
+
+
+class CgmView(BaseModel):
+    """The consensus CGM report of one source over a period (Battelino et al. 2019)."""
+
+    readings: int
+    source: str | None
+    other_sources: list[str]
+    period_start: datetime | None
+    period_end: datetime | None
+    days: float
+    first: datetime | None
+    last: datetime | None
+    data_captured_pct: float
+    mean_mg_dl: float | None
+    sd_mg_dl: float | None
+    cv_pct: float | None
+    gmi_pct: float | None
+    mage_mg_dl: float | None
+    lbgi: float | None
+    hbgi: float | None
+    ranges_pct: dict[str, float]
+    agp: dict[str, AgpHour] = Field(description="local hour -> percentiles (mg/dL)")
+    warnings: list[str]
+
+
+def cgm(
+    ctx: Context,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    days: int = CGM_DAYS,
+    source: str | None = None,
+) -> CgmView:
+    """The report of the latest ``days`` (0: all the data; or ``since``..``until``), read
+    for the caller's purpose (a caregiver sees it through their sharing grant)."""
+    from lifetwin.capabilities.cgm_report import cgm_report
+
+    if days < 0:
+        raise LifeTwinError("The number of days must be 0 (all) or more.")
+    if days == 0 and since is None:
+        since = datetime(1970, 1, 1, tzinfo=UTC)
+
+    report = cgm_report(
+        ctx.vault(),
+        ctx.purpose,
+        since,
+        until,
+        recipient=ctx.recipient,
+        source=source,
+        days=days,
+    )
+    if not report.readings:
+        raise NotEnoughDataError(f"There are no CGM readings of {ctx.person.name} in that range.")
+    return CgmView(
+        readings=report.readings,
+        source=report.source,
+        other_sources=list(report.other_sources),
+        period_start=report.period_start,
+        period_end=report.period_end,
+        days=round(report.days, 2),
+        first=report.first,
+        last=report.last,
+        data_captured_pct=report.data_captured_pct,
+        mean_mg_dl=report.mean_mg_dl,
+        sd_mg_dl=report.sd_mg_dl,
+        cv_pct=report.cv_pct,
+        gmi_pct=report.gmi_pct,
+        mage_mg_dl=report.mage_mg_dl,
+        lbgi=report.lbgi,
+        hbgi=report.hbgi,
+        ranges_pct=dict(report.ranges_pct),
+        agp={
+            str(h): AgpHour(
+                p5=c["p5"], p25=c["p25"], p50=c["p50"], p75=c["p75"], p95=c["p95"], n=int(c["n"])
+            )
+            for h, c in sorted(report.agp.items())
+        },
+        warnings=list(report.warnings),
+    )
+
+
+# -- risk scores and insights ---------------------------------------------------------------
+def risk(ctx: Context, *, today: date | None = None) -> RiskReport:
+    """Every validated risk score with its inputs' origin (reads for twin_core)."""
+    from lifetwin.capabilities.risk import risk_report
+
+    return risk_report(ctx.vault(), today=today).model_copy(update={"lineage": None})
+
+
+class InsightView(BaseModel):
+    cause: str
+    effect: str
+    lag_days: int
+    threshold: float
+    difference: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    q_value: float
+    days_high: int
+    days_low: int
+    unit: str
+    sentence: str
+
+
+class InsightList(BaseModel):
+    items: list[InsightView]
+    metrics_tested: int
+    fdr: float
+    min_days: int
+
+
+def insights(
+    ctx: Context, *, fdr: float = INSIGHT_FDR, min_days: int = INSIGHT_MIN_DAYS
+) -> InsightList:
+    """Associations between the person's daily metrics (lags 0–2 days), with the false
+    discovery rate controlled across every pair tested (reads for twin_core)."""
+    from lifetwin.capabilities.insights import daily_table, find_insights
+
+    if not 0 < fdr < 1:
+        raise LifeTwinError("The false discovery rate must be between 0 and 1.")
+    table, units = daily_table(ctx.vault(), min_days=min_days)
+    found = find_insights(table, units, min_days=min_days, fdr=fdr)
+    return InsightList(
+        items=[InsightView(**asdict(i)) for i in found],
+        metrics_tested=len(table),
+        fdr=fdr,
+        min_days=min_days,
+    )
+
+
+# -- a metric's history against the usual range ---------------------------------------------
+class HistoryPoint(BaseModel):
+    t: str
+    ms: int
+    mean: float | None
+    usual_low: float | None = None
+    usual_high: float | None = None
+    unusual: bool = False
+
+
+class MetricHistory(BaseModel):
+    """A metric's averages over the last days, each with the person's usual range for its
+    hour of the week (±2 robust SD) and whether the one rule calls it unusual."""
+
+    metric: str
+    name: str
+    unit: str
+    days: int
+    every_s: int
+    points: list[HistoryPoint]
+    sources: list[str]
+    unusual: int | None = Field(description="values called unusual (None: no baseline)")
+
+
+def metric_history(
+    ctx: Context, code: str, *, days: int = 7, baseline: bool = True
+) -> MetricHistory:
+    """Read for the caller's purpose; the usual range is the person's own twin (twin_core),
+    shown only to the person (``baseline``) and only where the twin may use the metric."""
+    from lifetwin.capabilities.twin_state import refresh_twin
+    from lifetwin.capabilities.unusual import baseline_for, glucose_targets, unusual
+    from lifetwin.operations.data import series
+
+    days = min(max(days, 1), 7300)
+    every = max(60, days * 86400 // 2000)
+    since = datetime.now(UTC) - timedelta(days=days)
+    found = series(ctx, code, since=since, every_s=every, limit=10_000)
+    vault = ctx.vault()
+    state = None
+    if baseline and any(s.metric == found.metric for s in vault.visible_streams(Purpose.TWIN_CORE)):
+        state, _ = refresh_twin(vault)
+    latest = state.latest.get(found.metric) if state else None
+    tz_min = latest[2] if latest else 0  # baselines are by local hour of the week
+    targets = glucose_targets(vault.profile()) if found.metric == "glucose" else None
+    points: list[HistoryPoint] = []
+    odd = 0
+    for p in found.points:
+        point = HistoryPoint(t=p.t, ms=p.ms, mean=p.mean)
+        base = baseline_for(state, found.metric, p.ms + every * 500, tz_min) if state else None
+        if base is not None and p.mean is not None:
+            verdict = unusual(found.metric, p.mean, base, targets=targets)
+            if verdict.usual is not None and verdict.spread is not None:
+                point.usual_low = round(verdict.usual - 2 * verdict.spread, 3)
+                point.usual_high = round(verdict.usual + 2 * verdict.spread, 3)
+            point.unusual = verdict.unusual
+            odd += verdict.unusual
+        points.append(point)
+    return MetricHistory(
+        metric=found.metric,
+        name=found.name,
+        unit=found.unit,
+        days=days,
+        every_s=every,
+        points=points,
+        sources=found.sources,
+        unusual=odd if state is not None else None,
+    )

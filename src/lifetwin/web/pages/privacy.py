@@ -1,0 +1,163 @@
+"""The privacy centre: consent switches per data category and purpose, the audit log in
+plain language, receipts, the access report, export and erasure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import UploadFile
+
+from lifetwin.api.deps import Svc, context
+from lifetwin.api.security import SESSION_COOKIE, ApiError
+from lifetwin.core.errors import LifeTwinError
+from lifetwin.operations import privacy as ops_privacy
+from lifetwin.operations.data import iso
+from lifetwin.privacy.consent import Purpose
+from lifetwin.web.layout import Viewer, form_csrf, own, page
+
+router = APIRouter(include_in_schema=False)
+
+
+# -- privacy center ---------------------------------------------------------------------------
+def _plain(entry: Any, labels: dict[str, str]) -> str:
+    when = iso(entry.ts_ms)[:16].replace("T", " ")
+    actor = labels.get(entry.actor, entry.actor).split(" ")[0]
+    who = (
+        "You"
+        if actor.startswith(("person:", "self"))
+        else f"The service ({actor})"
+        if actor == "service"
+        else actor
+    )
+    details = entry.details or {}
+    purpose = (entry.purpose or "").replace("_", " ")
+    what = details.get("metric") or details.get("what") or details.get("format") or ""
+    verbs = {
+        "read": f"read {what} for {purpose}"
+        + (f" (for {details['recipient']})" if details.get("recipient") else ""),
+        "view": f"viewed the {what} for {purpose}",
+        "grant": f"allowed {details.get('scope')} for {purpose}",
+        "revoke": f"withdrew {details.get('scope')} for {purpose}",
+        "invalidate": "deleted results computed from withdrawn data ("
+        + ", ".join(details.get("derived", []))
+        + ")",
+        "import": f"imported {details.get('file', 'a file')}",
+        "write": f"stored new {what} data",
+        "export": f"exported everything as {what}",
+        "login": "signed in",
+        "derive": f"computed {details.get('name', 'a result')} for {purpose}",
+        "token": f"made an API token for {', '.join(details.get('purposes', []))}",
+    }
+    fallback = entry.action + (" " + what if what else "")
+    return f"{when} UTC — {who} {verbs.get(entry.action, fallback)}."
+
+
+@router.get("/p/{person_id}/privacy")
+def privacy_page(
+    person_id: str, request: Request, svc: Svc, who: Viewer, flash: str | None = None
+) -> HTMLResponse:
+    person = own(svc, who, person_id)
+    from lifetwin.services.audit_view import actor_labels
+
+    ctx = context(svc, who, person, Purpose.SELF_ACCESS)
+    matrix = ops_privacy.category_matrix(ctx)
+    entries = ctx.vault().audit_entries()[-60:]
+    labels = actor_labels(svc.store, svc.gate.accounts)
+    return page(
+        request,
+        "privacy.html",
+        title="Privacy",
+        section="privacy",
+        who=who,
+        person=person,
+        flash=flash,
+        categories=matrix.categories,
+        purposes=matrix.purposes,
+        active=set(matrix.allowed),
+        other_grants=matrix.other_grants,
+        log=[_plain(e, labels) for e in reversed(entries)],
+    )
+
+
+@router.post("/p/{person_id}/privacy/verify")
+async def verify_submit(person_id: str, request: Request, svc: Svc, who: Viewer) -> Response:
+    """Check the audit chain, and a receipt the person kept if they gave one."""
+    import asyncio
+    import json
+
+    from lifetwin.services.audit_view import verify_person
+
+    form = await form_csrf(request, who, svc)
+    person = own(svc, who, person_id)
+    upload = form.get("receipt")
+    receipt = None
+    if isinstance(upload, UploadFile) and upload.filename:
+        raw = await upload.read(64 * 1024)
+        try:
+            receipt = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            receipt = {}
+        if not isinstance(receipt, dict):
+            receipt = {}
+    found = await asyncio.to_thread(verify_person, svc.store, person, receipt)
+    if found.intact:
+        message = "Your history is intact and signed" + (
+            ", and it still holds everything up to your receipt." if receipt is not None else "."
+        )
+    else:
+        message = f"Your history does not check out: {found.problem}."
+    return RedirectResponse(f"/p/{person.id}/privacy?flash={message}", status_code=303)
+
+
+@router.post("/p/{person_id}/privacy/consent")
+async def consent_submit(person_id: str, request: Request, svc: Svc, who: Viewer) -> Response:
+    form = await form_csrf(request, who, svc)
+    person = own(svc, who, person_id)
+    category, purpose_name, action = (
+        str(form.get(k) or "") for k in ("category", "purpose", "action")
+    )
+    if action not in ("grant", "revoke"):
+        raise ApiError(422, "The action must be grant or revoke.")
+    ctx = context(svc, who, person, Purpose.SELF_ACCESS)
+    try:
+        change = ops_privacy.set_category(ctx, category, purpose_name, action == "grant")
+    except LifeTwinError as exc:
+        raise ApiError(422, str(exc)) from None
+    message = change.message
+    svc.changed(person.id)
+    return RedirectResponse(f"/p/{person.id}/privacy?flash={message}", status_code=303)
+
+
+@router.get("/p/{person_id}/report")
+def report_page(person_id: str, request: Request, svc: Svc, who: Viewer) -> HTMLResponse:
+    from lifetwin.services.report import access_report, to_html
+
+    person = own(svc, who, person_id)
+    report = access_report(svc.store, person)
+    return HTMLResponse(to_html(report))
+
+
+@router.post("/p/{person_id}/erase")
+async def erase_submit(person_id: str, request: Request, svc: Svc, who: Viewer) -> Response:
+    form = await form_csrf(request, who, svc)
+    person = own(svc, who, person_id)
+    if not svc.confirms(person, str(form.get("confirm") or "")):
+        return RedirectResponse(
+            f"/p/{person.id}/privacy?flash=Nothing was erased: the name typed was not "
+            f"{person.name}.",
+            status_code=303,
+        )
+    svc.erase(person, who)
+    response = page(
+        request,
+        "message.html",
+        title="Erased",
+        heading="Your data is erased",
+        message="Your key was destroyed and every value deleted. Your account is gone too.",
+        link="/login",
+        link_text="Back to the start",
+    )
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response

@@ -1,0 +1,83 @@
+"""The twin's pages: the overview, a metric's history, what a person shares with a
+caregiver, and insights."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from lifetwin.api.deps import Svc, reader
+from lifetwin.operations import data as ops_data
+from lifetwin.operations import twin as ops
+from lifetwin.privacy.consent import Purpose
+from lifetwin.services.accounts import Role
+from lifetwin.web import charts
+from lifetwin.web.layout import Viewer, page, twin_context
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/p/{person_id}")
+def overview(person_id: str, request: Request, svc: Svc, who: Viewer) -> HTMLResponse:
+    ctx = twin_context(svc, who, person_id, Purpose.TWIN_CORE)
+    return page(
+        request,
+        "overview.html",
+        title="Overview",
+        section="",
+        who=who,
+        person=ctx.person,
+        data=svc.overview(ctx),
+    )
+
+
+@router.get("/p/{person_id}/metric/{code}")
+def metric_page(
+    person_id: str, code: str, request: Request, svc: Svc, who: Viewer, days: int = 7
+) -> HTMLResponse:
+    ctx = reader(svc, who, person_id, None)
+    owner = who.role is Role.PERSON  # the usual range is the person's own twin
+    found = ops.metric_history(ctx, code, days=days, baseline=owner)
+    return page(
+        request,
+        "metric.html",
+        title=found.name,
+        section="",
+        who=who,
+        person=ctx.person if owner else None,
+        shared_person=None if owner else ctx.person,
+        series=found,
+        chart=charts.metric_history(found),
+        days=found.days,
+        charts=True,
+    )
+
+
+@router.get("/p/{person_id}/shared")
+def shared_page(person_id: str, request: Request, svc: Svc, who: Viewer) -> HTMLResponse:
+    """What a person shares with this caregiver: the streams, each with its timeline."""
+    ctx = reader(svc, who, person_id, None)
+    streams = [s for s in ops_data.streams(ctx).items if s.numeric]
+    return page(
+        request,
+        "shared.html",
+        title="Shared with you",
+        who=who,
+        shared_person=ctx.person,
+        streams=streams,
+    )
+
+
+@router.get("/p/{person_id}/insights")
+def insights_page(person_id: str, request: Request, svc: Svc, who: Viewer) -> HTMLResponse:
+    ctx = twin_context(svc, who, person_id, Purpose.TWIN_CORE)
+    found = ops.insights(ctx)
+    return page(
+        request,
+        "insights.html",
+        title="Insights",
+        section="insights",
+        who=who,
+        person=ctx.person,
+        found=found,
+    )
