@@ -71,7 +71,7 @@ def main() -> None:
         streams = vault.streams()
 
         def raw() -> None:
-            vault._read_blocks(streams, None, None)
+            vault._series._read_blocks(streams, None, None)
 
         def gated() -> None:
             series = vault.read_series("heart_rate", purpose=Purpose.TWIN_CORE)

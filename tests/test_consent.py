@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
 from lifetwin.capabilities.daily import daily_summary
 from lifetwin.core.model import Event, EventKind
@@ -81,7 +83,7 @@ def test_source_scopes_and_events(store: Store) -> None:
 
 def test_no_read_can_be_made_without_a_purpose(store: Store) -> None:
     vault = _vault(store)
-    for name in ("read_series", "read_records", "quarantined"):
+    for name in ("read_series", "read_records", "documents", "quarantined"):
         parameter = inspect.signature(getattr(Vault, name)).parameters["purpose"]
         assert parameter.kind is inspect.Parameter.KEYWORD_ONLY
         assert parameter.default is inspect.Parameter.empty
@@ -93,6 +95,113 @@ def test_no_read_can_be_made_without_a_purpose(store: Store) -> None:
         n for n, f in inspect.getmembers(Vault, inspect.isfunction) if n.startswith("read")
     ]
     assert sorted(public_readers) == ["read_records", "read_series"]
+
+
+# What a read of the person's observations returns. A public method of the vault or of
+# one of its parts that returns one of these must name a purpose (keyword-only, no
+# default), unless it is one of the few listed below, each for a reason.
+_PLAINTEXT = ("Series", "Records", "Documents", "Document", "Quarantined", "Columns", "Observation")
+_NO_PURPOSE_BY_DESIGN = {
+    # maintenance (retention) reads blocks to thin them; nothing leaves the store
+    "SeriesStore.raw_blocks",
+    "Vault.raw_blocks",
+    # turns a series already read for a purpose into objects
+    "SeriesStore.observations",
+    "Vault.series_observations",
+    # a write of documents returns the ones it replaced (the sender's own, to the sender)
+    "DocumentStore.put",
+    "DocumentStore.delete",
+    "Vault.put_documents",
+    "Vault.delete_document",
+}
+
+
+def _vault_parts() -> list[type]:
+    """The classes the vault is composed of (each holds the person's keys), not the
+    values they return."""
+    from lifetwin.store import consents, derived, imports, records, series, streams
+
+    modules = (consents, derived, imports, records, series, streams)
+    parts = [
+        cls
+        for module in modules
+        for _, cls in inspect.getmembers(module, inspect.isclass)
+        if cls.__module__ == module.__name__
+        and not dataclasses.is_dataclass(cls)
+        and not issubclass(cls, BaseModel)
+    ]
+    assert len(parts) == 10
+    return parts
+
+
+def test_every_reader_of_the_vault_and_its_parts_names_a_purpose() -> None:
+    readers: set[str] = set()
+    for cls in [Vault, *_vault_parts()]:
+        for name, method in inspect.getmembers(cls, inspect.isfunction):
+            if name.startswith("_"):
+                continue
+            signature = inspect.signature(method)
+            returns = str(signature.return_annotation)
+            if not any(kind in returns for kind in _PLAINTEXT):
+                continue
+            qualified = f"{cls.__name__}.{name}"
+            if qualified in _NO_PURPOSE_BY_DESIGN:
+                continue
+            readers.add(qualified)
+            parameter = signature.parameters.get("purpose")
+            assert parameter is not None, f"{qualified} reads data without a purpose"
+            assert parameter.kind is inspect.Parameter.KEYWORD_ONLY, qualified
+            assert parameter.default is inspect.Parameter.empty, qualified
+    assert readers == {
+        "Vault.read_series",
+        "Vault.read_records",
+        "Vault.documents",
+        "Vault.quarantined",
+        "SeriesStore.read",
+        "RecordStore.read",
+        "DocumentStore.read",
+        "Quarantine.read",
+    }
+    # No part takes streams already chosen: the gate runs inside each reader.
+    for cls in _vault_parts():
+        for name, method in inspect.getmembers(cls, inspect.isfunction):
+            if not name.startswith("_") and "chosen" in inspect.signature(method).parameters:
+                raise AssertionError(f"{cls.__name__}.{name} takes streams chosen elsewhere")
+
+
+def test_a_part_built_on_its_own_still_applies_the_gate(store: Store) -> None:
+    """The consent gate sits in the parts' readers, not only in the vault's front."""
+    from lifetwin.store.consents import Consents
+    from lifetwin.store.context import PersonContext
+    from lifetwin.store.derived import DerivedResults, State
+    from lifetwin.store.imports import Corrections, ImportLedger, Quarantine
+    from lifetwin.store.records import Document, DocumentStore, RecordStore
+    from lifetwin.store.series import SeriesStore
+    from lifetwin.store.streams import Streams
+
+    vault = _vault(store)
+    when = datetime(2024, 1, 1, 12, tzinfo=UTC)
+    vault.write_records([Event(kind=EventKind.MEAL, start=when, source="app")])
+    vault.put_documents("treatments", [Document("t1", T0, {"carbs": 30})])
+    found = store.person_with_keys(vault.person.id)
+    assert found is not None
+    ctx = PersonContext(store.backend, found[0], found[1], store.audit, "someone")
+    streams = Streams(ctx)
+    consents = Consents(ctx, streams, DerivedResults(ctx))
+    series = SeriesStore(ctx, streams, consents, Corrections(State(ctx)), ImportLedger(ctx))
+    records = RecordStore(ctx, streams, consents)
+    documents = DocumentStore(ctx, consents)
+    research = Purpose.RESEARCH
+    assert len(series.read("heart_rate", purpose=research)) == 0
+    assert len(records.read("event:meal", purpose=research)) == 0
+    assert len(documents.read("treatments", source="app", purpose=research)) == 0
+    assert Quarantine(ctx).read(purpose=research) == []
+    vault.grant(Scope.parse("all"), research)
+    assert len(series.read("heart_rate", purpose=research)) == 100
+    assert len(records.read("event:meal", purpose=research)) == 1
+    assert len(documents.read("treatments", source="app", purpose=research)) == 1
+    reads = [e for e in vault.audit_entries() if e.action == "read" and e.actor == "someone"]
+    assert len(reads) == 6  # every read through a part is in the audit chain
 
 
 def test_revoking_deletes_the_derived_outputs_that_used_the_grant(store: Store) -> None:

@@ -22,18 +22,18 @@ def rows_from_blobs(backend: SQLBackend, master: MasterKey) -> None:
         raw = vault.get_state("consent")
         if raw is not None:
             vault.import_grants(ConsentLedger.model_validate_json(raw).grants)
-            backend.state_delete(person.id, vault._state_tag("consent"))
+            backend.state_delete(person.id, vault._state.tag("consent"))
         index = vault.get_state("derived-index")
         for name in json.loads(index) if index else []:
             plain = vault.get_state("derived|" + name)
             if plain is not None:
                 vault.save_derived(Derived.model_validate_json(plain))
-                backend.state_delete(person.id, vault._state_tag("derived|" + name))
-        backend.state_delete(person.id, vault._state_tag("derived-index"))
+                backend.state_delete(person.id, vault._state.tag("derived|" + name))
+        backend.state_delete(person.id, vault._state.tag("derived-index"))
         hooks = vault.get_state("webhooks")
         for hook in json.loads(hooks) if hooks else []:
             vault.add_webhook(hook)
-        backend.state_delete(person.id, vault._state_tag("webhooks"))
+        backend.state_delete(person.id, vault._state.tag("webhooks"))
         vault.log_event("upgrade", what="store format 2")
     Accounts(store).upgrade_from_meta()
     # Chains of persons erased earlier: an entry without details, so their heads are signed.
