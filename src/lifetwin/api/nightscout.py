@@ -33,6 +33,12 @@ from lifetwin.services.accounts import Role
 from lifetwin.store.vault import Person, Vault
 
 router = APIRouter(prefix="/api/v1", tags=["nightscout"])
+# Nightscout's own JSON documents (its wire format is the contract; docs/api.md lists the
+# fields each route answers with).
+LIST = list[dict[str, Any]]
+OBJECT = dict[str, Any]
+MAYBE = dict[str, Any] | None
+ANY = list[dict[str, Any]] | dict[str, Any]
 T = TypeVar("T")
 
 _COUNT = {
@@ -159,7 +165,10 @@ async def _upload(request: Request, svc: Service, who: Principal, kind: str) -> 
 
 # -- entries -------------------------------------------------------------------------------
 @router.get(
-    "/entries", summary="Nightscout: newest entries", openapi_extra=_spec("any_purpose", count=True)
+    "/entries",
+    response_model=LIST,
+    summary="Nightscout: newest entries",
+    openapi_extra=_spec("any_purpose", count=True),
 )
 @router.get("/entries.json", include_in_schema=False)
 def get_entries(request: Request, svc: Svc, who: Client) -> Response:
@@ -170,6 +179,7 @@ def get_entries(request: Request, svc: Svc, who: Client) -> Response:
 
 @router.get(
     "/entries/current.json",
+    response_model=LIST,
     summary="Nightscout: the newest sensor glucose value",
     openapi_extra=_spec("any_purpose"),
 )
@@ -182,6 +192,7 @@ def get_current_entry(request: Request, svc: Svc, who: Client) -> Response:
 
 @router.get(
     "/entries/{spec}",
+    response_model=ANY,
     summary="Nightscout: entries of one type (sgv, mbg, cal; .json optional) or one by _id",
     openapi_extra=_spec("any_purpose", count=True),
 )
@@ -202,7 +213,10 @@ def get_entries_of(
 
 
 @router.post(
-    "/entries", summary="Nightscout: upload entries", openapi_extra=_spec("write", body=True)
+    "/entries",
+    response_model=LIST,
+    summary="Nightscout: upload entries",
+    openapi_extra=_spec("write", body=True),
 )
 @router.post("/entries.json", include_in_schema=False)
 async def post_entries(request: Request, svc: Svc, who: Client) -> Response:
@@ -212,6 +226,7 @@ async def post_entries(request: Request, svc: Svc, who: Client) -> Response:
 # -- treatments ----------------------------------------------------------------------------
 @router.get(
     "/treatments",
+    response_model=LIST,
     summary="Nightscout: newest treatments",
     openapi_extra=_spec("any_purpose", count=True),
 )
@@ -223,7 +238,10 @@ def get_treatments(request: Request, svc: Svc, who: Client) -> Response:
 
 
 @router.post(
-    "/treatments", summary="Nightscout: upload treatments", openapi_extra=_spec("write", body=True)
+    "/treatments",
+    response_model=LIST,
+    summary="Nightscout: upload treatments",
+    openapi_extra=_spec("write", body=True),
 )
 @router.post("/treatments.json", include_in_schema=False)
 async def post_treatments(request: Request, svc: Svc, who: Client) -> Response:
@@ -232,6 +250,7 @@ async def post_treatments(request: Request, svc: Svc, who: Client) -> Response:
 
 @router.put(
     "/treatments",
+    response_model=ANY,
     summary="Nightscout: update or insert treatments (by _id)",
     openapi_extra=_spec("write", body=True),
 )
@@ -243,6 +262,7 @@ async def put_treatments(request: Request, svc: Svc, who: Client) -> Response:
 
 @router.delete(
     "/treatments/{treatment_id}",
+    response_model=OBJECT,
     summary="Nightscout: delete a treatment (and what was read from it)",
     openapi_extra=_spec("write"),
 )
@@ -267,6 +287,7 @@ async def delete_treatment(
 # -- device status -------------------------------------------------------------------------
 @router.get(
     "/devicestatus",
+    response_model=LIST,
     summary="Nightscout: newest device status",
     openapi_extra=_spec("any_purpose", count=True),
 )
@@ -279,6 +300,7 @@ def get_devicestatus(request: Request, svc: Svc, who: Client) -> Response:
 
 @router.post(
     "/devicestatus",
+    response_model=LIST,
     summary="Nightscout: upload device status (loop, pump, uploader)",
     openapi_extra=_spec("write", body=True),
 )
@@ -290,6 +312,7 @@ async def post_devicestatus(request: Request, svc: Svc, who: Client) -> Response
 # -- profiles ------------------------------------------------------------------------------
 @router.get(
     "/profile",
+    response_model=LIST,
     summary="Nightscout: profiles, newest startDate first",
     openapi_extra=_spec("any_purpose", count=True),
 )
@@ -304,6 +327,7 @@ def get_profiles(request: Request, svc: Svc, who: Client) -> Response:
 
 @router.get(
     "/profile/current",
+    response_model=MAYBE,
     summary="Nightscout: the profile in force (null when there is none)",
     openapi_extra=_spec("any_purpose"),
 )
@@ -314,7 +338,10 @@ def get_current_profile(request: Request, svc: Svc, who: Client) -> Response:
 
 
 @router.post(
-    "/profile", summary="Nightscout: upload profiles", openapi_extra=_spec("write", body=True)
+    "/profile",
+    response_model=LIST,
+    summary="Nightscout: upload profiles",
+    openapi_extra=_spec("write", body=True),
 )
 @router.post("/profile.json", include_in_schema=False)
 async def post_profile(request: Request, svc: Svc, who: Client) -> Response:
@@ -323,6 +350,7 @@ async def post_profile(request: Request, svc: Svc, who: Client) -> Response:
 
 @router.put(
     "/profile",
+    response_model=ANY,
     summary="Nightscout: update or insert a profile (by _id)",
     openapi_extra=_spec("write", body=True),
 )
@@ -335,6 +363,7 @@ async def put_profile(request: Request, svc: Svc, who: Client) -> Response:
 # -- status and authorization --------------------------------------------------------------
 @router.get(
     "/status.json",
+    response_model=OBJECT,
     summary="Nightscout: server status and settings clients check",
     openapi_extra=scope("none"),
 )
@@ -351,6 +380,7 @@ def status(request: Request, svc: Svc) -> Response:
 
 @router.get(
     "/verifyauth",
+    response_model=OBJECT,
     summary="Nightscout: what the credentials sent allow",
     openapi_extra=scope("none"),
 )
@@ -368,6 +398,7 @@ def verify_auth(request: Request, svc: Svc) -> Response:
 
 @router.get(
     "/experiments/test",
+    response_model=OBJECT,
     summary="Nightscout: do these credentials upload? (Loop checks this)",
     openapi_extra=scope("write"),
 )

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     )
 
 # The operations' defaults, repeated here only so --help can show them without importing
-# the engine (tests/test_cli.py checks they are the same).
+# the engine (tests/test_operations.py checks they are the same).
 ILLNESS_BUDGET = 0.1
 DEVIATION_BUDGET = 1.0
 INSIGHT_FDR = 0.1
