@@ -16,10 +16,12 @@ PORT ?= 8000
 
 .PHONY: run test setup population flower lint types unit bench clean
 
-$(STAMP): pyproject.toml requirements.lock
+$(STAMP): pyproject.toml requirements.lock examples/hydration/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip==26.3"
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev]"
+	# The example pack (docs/architecture.md): installed like any third-party pack.
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e examples/hydration
 	touch $(STAMP)
 
 $(POP_STAMP): $(STAMP)
@@ -49,8 +51,8 @@ run: $(STAMP)
 test: lint types unit
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples
 
 types: $(POP_STAMP)
 	$(BIN)/mypy

@@ -170,16 +170,31 @@ def _render_packs(found: PackList) -> None:
 
 
 @app.command()
-def openapi() -> None:
-    """Print the service's OpenAPI 3 spec (the one committed as docs/openapi.json)."""
+def openapi(
+    builtin: Annotated[
+        bool,
+        typer.Option(
+            "--builtin",
+            help="Only LifeTwin and its built-in packs (what docs/openapi.json holds), not "
+            "the other installed packs' routes.",
+        ),
+    ] = False,
+) -> None:
+    """Print the service's OpenAPI 3 spec (`--builtin`: the one committed as
+    docs/openapi.json)."""
+    import contextlib
     import tempfile
 
     from lifetwin.api.app import create_app
+    from lifetwin.packs.registry import builtin_only
     from lifetwin.store.crypto import MasterKey
     from lifetwin.store.sql import SQLiteBackend
     from lifetwin.store.vault import Store
 
-    with tempfile.TemporaryDirectory() as scratch:
+    with (
+        builtin_only() if builtin else contextlib.nullcontext(),
+        tempfile.TemporaryDirectory() as scratch,
+    ):
         backend = SQLiteBackend(Path(scratch) / "spec.db", create=True)
         spec = create_app(Store.initialize(backend, MasterKey.generate())).openapi()
         backend.close()

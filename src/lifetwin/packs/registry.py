@@ -8,7 +8,8 @@ like any other — and asked through the hooks of :class:`~lifetwin.packs.contra
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -161,6 +162,27 @@ def refresh() -> Registry:
     with _lock:
         _registry = _build(plugin_manager())
         return _registry
+
+
+def is_builtin(plugin: Any) -> bool:
+    return str(getattr(plugin, "__name__", "")).startswith("lifetwin.")
+
+
+@contextmanager
+def builtin_only() -> Iterator[Registry]:
+    """The registry of LifeTwin's own packs only, while the block runs (for what documents
+    LifeTwin itself: the committed OpenAPI spec, the command reference)."""
+    with _lock:
+        manager = plugin_manager()
+        others = [(n, p) for n, p in manager.list_name_plugin() if not is_builtin(p)]
+        for _name, plugin in others:
+            manager.unregister(plugin)
+        try:
+            yield refresh()
+        finally:
+            for name, plugin in others:
+                manager.register(plugin, name=name)
+            refresh()
 
 
 def _build(manager: pluggy.PluginManager) -> Registry:
