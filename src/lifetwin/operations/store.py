@@ -188,3 +188,27 @@ def _commands(reg: Any) -> dict[str, list[str]]:
         names += [g.name or "" for g in probe.registered_groups]
         found[getattr(plugin, "__name__", "")] = sorted(n.replace("_", "-") for n in names if n)
     return found
+
+
+class ServiceStatus(BaseModel):
+    """What an administrator sees of the service (no personal data)."""
+
+    backend: str
+    persons: int
+    accounts: dict[str, int]
+    import_jobs_running: int
+    jobs: dict[str, int]
+
+
+def service_status(store: Store) -> ServiceStatus:
+    from lifetwin.services.accounts import Accounts, Role
+
+    accounts = Accounts(store).all()
+    jobs = store.backend.job_counts()
+    return ServiceStatus(
+        backend=store.backend.describe(),
+        persons=store.backend.person_count(),
+        accounts={r.value: sum(a.role is r for a in accounts) for r in Role},
+        import_jobs_running=jobs.get("running", 0) + jobs.get("queued", 0),
+        jobs=jobs,
+    )

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from lifetwin.api.deps import Admin, AdminWriter, Svc, reply, scope
+from lifetwin.operations.store import ServiceStatus, service_status
 from lifetwin.services.accounts import AccountError, Role
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
@@ -22,14 +23,6 @@ class NewCaregiverBody(BaseModel):
     password: str = Field(min_length=10, max_length=1024)
 
 
-class StatusOut(BaseModel):
-    backend: str
-    persons: int
-    accounts: dict[str, int]
-    import_jobs_running: int
-    jobs: dict[str, int]
-
-
 class NewAccountOut(BaseModel):
     account: str
     totp_uri: str
@@ -39,22 +32,11 @@ class NewAccountOut(BaseModel):
 @router.get(
     "/status",
     summary="Service status (no personal data)",
-    response_model=StatusOut,
+    response_model=ServiceStatus,
     openapi_extra=scope("admin"),
 )
 def admin_status(request: Request, svc: Svc, who: Admin) -> Response:
-    accounts = svc.gate.accounts.all()
-    jobs = svc.store.backend.job_counts()
-    return reply(
-        request,
-        StatusOut(
-            backend=svc.store.backend.describe(),
-            persons=svc.store.backend.person_count(),
-            accounts={r.value: sum(a.role is r for a in accounts) for r in Role},
-            import_jobs_running=jobs.get("running", 0) + jobs.get("queued", 0),
-            jobs=jobs,
-        ),
-    )
+    return reply(request, service_status(svc.store))
 
 
 @router.post(

@@ -95,12 +95,9 @@ def home(request: Request, svc: Svc) -> Response:
     if who.role is Role.PERSON and who.person_id:
         return RedirectResponse(f"/p/{who.person_id}", status_code=303)
     if who.role is Role.ADMIN:
-        accounts = svc.gate.accounts.all()
-        facts = {
-            "backend": svc.store.backend.describe(),
-            "persons": svc.store.backend.person_count(),
-            "accounts": {r.value: sum(a.role is r for a in accounts) for r in Role},
-        }
+        from lifetwin.operations.store import service_status
+
+        facts = service_status(svc.store)
         return page(request, "admin.html", title="Service", who=who, facts=facts)
     return page(
         request,
