@@ -1201,6 +1201,35 @@ class Vault:
             out.append(ImportRecord(id=import_id, **raw))
         return out
 
+    # -- a cheap sign that stored rows changed (for models that learn incrementally) -------
+    def sealed_digest(self, stream: StreamInfo, day_lo: int, day_hi: int) -> int:
+        """A 128-bit digest of a stream's stored rows on UTC days ``day_lo..day_hi``, as
+        sealed: the sum of one hash per row, so digests of adjacent day ranges add up.
+
+        Every write seals a row anew (a fresh nonce), so an insert, a change, a
+        rectification or a deletion on those days changes the digest, while an import
+        that brings nothing new rewrites no row. Nothing is opened: no value is read, so
+        no purpose is asked (the caller checks the stream is visible to its purpose)."""
+        import hashlib
+
+        if stream.numeric:
+            rows = [
+                str(day).encode() + b"|" + sealed
+                for day, sealed in self.backend.block_get(self.person.id, stream.id, day_lo, day_hi)
+            ]
+        else:
+            rows = [
+                tag + b"|" + sealed
+                for tag, sealed in self.backend.record_get(
+                    self.person.id, stream.id, day_lo, day_hi
+                )
+            ]
+        total = 0
+        for row in rows:
+            digest = hashlib.blake2b(stream.id + b"|" + row, digest_size=16).digest()
+            total += int.from_bytes(digest, "big")
+        return total % (1 << 128)
+
 
 def _tz(offset_min: int) -> Any:
     from datetime import timedelta, timezone
