@@ -16,6 +16,7 @@ import pluggy
 
 from lifetwin.core.errors import LifeTwinError
 from lifetwin.core.vocabulary import Metric
+from lifetwin.models.contract import ModelClass, register
 from lifetwin.packs.contract import (
     Capability,
     DomainInfo,
@@ -58,7 +59,7 @@ class Registry:
     by_loinc: dict[str, Metric] = field(default_factory=dict)
     event_domains: dict[str, str] = field(default_factory=dict)  # event kind -> category
     connectors: list[Any] = field(default_factory=list)
-    models: dict[str, type[Any]] = field(default_factory=dict)
+    models: dict[str, ModelClass] = field(default_factory=dict)
     capabilities: dict[str, Capability] = field(default_factory=dict)
     cli: list[Callable[[Any], None]] = field(default_factory=list)
     routers: list[Any] = field(default_factory=list)
@@ -158,6 +159,11 @@ def _build(manager: pluggy.PluginManager) -> Registry:
             reg.connectors.append(connector)
             entry.connectors.append(connector.name)
         for model in _call(plugin, "lifetwin_models") or []:
+            register(model)  # the contract's checks, for a pack that skipped them
+            if model.name in reg.models:
+                raise LifeTwinError(
+                    f"The model '{model.name}' is registered twice (again by {info.name})."
+                )
             reg.models[model.name] = model
             entry.models.append(model.name)
         for capability in _call(plugin, "lifetwin_capabilities") or []:

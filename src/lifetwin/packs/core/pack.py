@@ -1,11 +1,13 @@
-"""The core pack: the consent purposes every twin knows, and the connectors of exports
+"""The core pack: the consent purposes every twin knows, the connectors of exports
 that span many domains (Apple Health, Fitbit, Google Fit, Oura, Open mHealth, and any
-CSV or JSON through a mapping — always tried last)."""
+CSV or JSON through a mapping — always tried last), and the daily forecaster, which
+serves any daily metric."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from lifetwin.models.contract import ModelClass, register
 from lifetwin.packs.contract import PackInfo, PurposeInfo, hookimpl
 
 ORDER = 0
@@ -47,3 +49,10 @@ def lifetwin_connectors() -> list[Any]:
         OpenMHealthConnector(),
         TabularConnector(),
     ]
+
+
+@hookimpl
+def lifetwin_models() -> list[ModelClass]:
+    from lifetwin.capabilities.daily_forecast import DailyForecaster
+
+    return [register(DailyForecaster)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lifetwin.core.vocabulary import Metric
+from lifetwin.models.contract import ModelClass, register
 from lifetwin.packs.contract import DomainInfo, PackInfo, hookimpl
 
 ORDER = 11
@@ -50,3 +51,10 @@ def lifetwin_connectors() -> list[Any]:
         NightscoutConnector(),
         TidepoolConnector(),
     ]
+
+
+@hookimpl
+def lifetwin_models() -> list[ModelClass]:
+    from lifetwin.capabilities.glucose_forecast import GlucoseForecaster
+
+    return [register(GlucoseForecaster)]
