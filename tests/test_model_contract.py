@@ -4,12 +4,16 @@ any split equals learning at once; through the runner (lifetwin.models.runner) o
 store it reads only what its purpose was granted, learns only what is new after an ingest,
 refits when the past changed, and what it saves carries lineage.
 
-The models are the ones the installed packs register (``registry().models``); a new model
-is covered by registering it. Nothing here depends on which model it is."""
+The models are the ones the installed packs register (``registry().models``) and the
+example model of docs/models.md (so the tutorial keeps working); a new model is covered by
+registering it. Nothing here depends on which model it is."""
 
 from __future__ import annotations
 
 import math
+import re
+import sys
+import types
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,14 +38,27 @@ from lifetwin.store.crypto import MasterKey
 from lifetwin.store.sql import SQLiteBackend
 from lifetwin.store.vault import Store, Vault
 
+
+def _docs_example() -> ModelClass:
+    """The example model of docs/models.md, run as a module of its own."""
+    text = (Path(__file__).parents[1] / "docs" / "models.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    code = next(b for b in blocks if b.startswith("# docs/models.md: an example model"))
+    module = types.ModuleType("docs_models_example")
+    sys.modules[module.__name__] = module
+    exec(compile(code, "docs/models.md", "exec"), module.__dict__)
+    return register(module.DailyMean)
+
+
 MODELS = registry().models
+CHECKED = {**MODELS, "daily_mean (docs/models.md)": _docs_example()}
 TOLERANCE = 1e-6  # update-equals-refit: |a - b| <= TOLERANCE * (1 + |a|)
 DAYS = 10  # of synthetic raw data written to a vault
 
 
-@pytest.fixture(params=sorted(MODELS))
+@pytest.fixture(params=sorted(CHECKED))
 def model_cls(request: pytest.FixtureRequest) -> ModelClass:
-    return MODELS[request.param]
+    return CHECKED[request.param]
 
 
 def _trained(cls: ModelClass, n: int = 400, seed: int = 1) -> tuple[Any, list[tuple[Any, Any]]]:
@@ -295,3 +312,51 @@ def test_it_reads_only_what_its_purpose_was_granted(model_cls: ModelClass, vault
     with pytest.raises(PurposeNotGrantedError):
         update(vault, model_cls(), now=_now(data))
     assert vault.derived(state_name(model_cls())) is None
+
+
+def test_mypy_refuses_a_registration_that_does_not_fit_the_contract(tmp_path: Path) -> None:
+    from mypy import api
+
+    contract = Path(__file__).parents[1] / "src" / "lifetwin" / "models" / "contract.py"
+    snippet = tmp_path / "bad_models.py"
+    snippet.write_text(
+        "from lifetwin.models.contract import JSON, FeatureSpec, PersonalModel, register\n"
+        "\n"
+        "\n"
+        "class Half(PersonalModel[float, float]):  # learns, but cannot predict or save\n"
+        "    name = 'half'\n"
+        "\n"
+        "    def spec(self) -> FeatureSpec:\n"
+        "        raise NotImplementedError\n"
+        "\n"
+        "    def params(self) -> dict[str, JSON]:\n"
+        "        return {}\n"
+        "\n"
+        "    def learn_one(self, x: float, y: float) -> None:\n"
+        "        pass\n"
+        "\n"
+        "\n"
+        "class Wrong(Half):\n"
+        "    def learn_one(self, x: float, y: str) -> None:  # another outcome type\n"
+        "        pass\n"
+        "\n"
+        "\n"
+        "register(Half)\n"
+        "register(int)\n"
+    )
+    out, _err, status = api.run(
+        [
+            "--strict",
+            "--follow-imports=skip",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--python-version",
+            "3.11",
+            str(contract),
+            str(snippet),
+        ]
+    )
+    assert status == 1
+    assert 'Only concrete class can be given where "type[PersonalModel[float, float]]"' in out
+    assert 'incompatible type "type[int]"' in out
+    assert 'Argument 2 of "learn_one" is incompatible with supertype' in out

@@ -158,14 +158,18 @@ class DailyForecaster(PersonalModel[None, float | None]):
         learned), then score every origin whose target is today."""
         t = self._t
         if t >= SCORE_START and self.seen >= 2 * SEASON and self._last_value is not None:
-            made = [[f.value, f.low, f.high] for f in self.predict_one()[: max(SCORE_HORIZONS)]]
+            values = self._forecast(max(SCORE_HORIZONS))
+            made = []
+            for h in SCORE_HORIZONS:
+                f = self._interval(h, values[h - 1]) if h <= self.horizon else None
+                made.append([] if f is None else [f.value, f.low, f.high])
             self._origins.append((t, made, self._last_value))
         if value is not None:
             for origin, made, naive in self._origins:
                 for k, h in enumerate(SCORE_HORIZONS):
-                    if origin + h - 1 != t or h > len(made):
+                    if origin + h - 1 != t or not made[k]:
                         continue
-                    forecast, low, high = made[h - 1]
+                    forecast, low, high = made[k]
                     self._scores["holt_winters"][k].append(abs(value - forecast))
                     self._scores["naive"][k].append(abs(value - naive))
                     back = t - SEASON * math.ceil(h / SEASON)
@@ -207,19 +211,19 @@ class DailyForecaster(PersonalModel[None, float | None]):
         del x
         if self.seen == 0:
             return []
-        out = []
+        values = self._forecast(self.horizon)
+        return [self._interval(h, value) for h, value in enumerate(values, start=1)]
+
+    def _interval(self, h: int, value: float) -> DayForecast:
         alpha = (1 - self.coverage) / 2
-        spread = 0.0
-        for h, value in enumerate(self._forecast(self.horizon), start=1):
-            errors = np.array(self._errors[h - 1])
-            if len(errors) >= 10:
-                lo, hi = (float(q) for q in np.quantile(errors, [alpha, 1 - alpha]))
-            else:  # too few errors yet: widen by what one-day errors there are, or the level
-                base = np.array(self._errors[0]) if len(self._errors[0]) >= 2 else None
-                spread = float(np.std(base)) if base is not None else abs(value) * 0.1
-                lo, hi = -1.28 * spread * math.sqrt(h), 1.28 * spread * math.sqrt(h)
-            out.append(DayForecast(h, value, value + min(0.0, lo), value + max(0.0, hi)))
-        return out
+        errors = np.array(self._errors[h - 1])
+        if len(errors) >= 10:
+            lo, hi = (float(q) for q in np.quantile(errors, [alpha, 1 - alpha]))
+        else:  # too few errors yet: widen by what one-day errors there are, or the level
+            base = np.array(self._errors[0]) if len(self._errors[0]) >= 2 else None
+            spread = float(np.std(base)) if base is not None else abs(value) * 0.1
+            lo, hi = -1.28 * spread * math.sqrt(h), 1.28 * spread * math.sqrt(h)
+        return DayForecast(h, value, value + min(0.0, lo), value + max(0.0, hi))
 
     def explain_one(self, x: None = None) -> dict[str, float]:
         """The next day's forecast as level + damped trend + the weekday's season."""
