@@ -125,3 +125,31 @@ def test_the_command_line_forecasts_a_daily_metric_with_its_backtest(cli: Any) -
     bad = cli("forecast", "Alex Demo", "--metric", "resting_heart_rate", "--horizon", "90")
     assert bad.returncode == 1
     assert "1 to 60 days" in bad.stderr
+
+
+def test_a_new_day_is_learned_without_replaying_the_history(store: Store) -> None:
+    values = _weekly(60, seed=3)
+    vault = _write_daily(store, values[:-1])
+    vault.grant(Scope.parse("all"), Purpose.FORECASTING)
+    assert forecast_daily(vault, "resting_heart_rate") is not None
+    start = _start(len(values) - 1)
+    z = np.zeros(1, dtype=np.int64)
+    ts = np.array([int(start.timestamp() * 1000) + (len(values) - 1) * DAY_MS], dtype=np.int64)
+    vault.write_columns(
+        "resting_heart_rate", "watch", None, "bpm", Columns(ts, z, values[-1:], z, z, z, z)
+    )
+    after = forecast_daily(vault, "resting_heart_rate")
+    stored = vault.derived("forecast:resting_heart_rate")
+    assert stored is not None
+    assert stored.payload["refit"] is False
+    assert stored.payload["learned"] == 1  # yesterday, now complete; today is provisional
+    refit = forecast_daily(vault, "resting_heart_rate", incremental=False)
+    assert after is not None
+    assert refit is not None
+    assert after.forecasts == refit.forecasts
+    assert (
+        after.backtest
+        == refit.backtest
+        == backtest(daily_series(vault, "resting_heart_rate")[1], (1, 7))
+    )
+    assert (after.days, after.last_day) == (refit.days, refit.last_day) == (60, refit.last_day)

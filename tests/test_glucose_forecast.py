@@ -67,7 +67,7 @@ def test_the_model_contract_clone_save_load_explain() -> None:
     assert fresh.ridge == 2.0
     assert fresh.seen == 0
     assert fresh.predict_one(x[1300], 120.0) == []
-    restored = GlucoseForecaster.from_json(model.to_json())
+    restored = GlucoseForecaster.from_state(model.to_state())
     assert restored.predict_one(x[1300], 120.0) == model.predict_one(x[1300], 120.0)
     parts = model.explain_one(x[1300])[30]
     (f30, *_rest) = model.predict_one(x[1300], float(glucose[1300]))
@@ -158,7 +158,7 @@ def test_intervals_never_have_zero_width_even_before_honest_errors_exist() -> No
     glucose, insulin, carbs, minute = _synthetic(4, 800)
     x, y = feature_matrix(glucose, insulin, carbs, minute), targets(glucose)
     model = GlucoseForecaster()
-    model.learn_many(x[:700], {h: v[:700] for h, v in y.items()})  # one batch: no errors yet
+    model.learn_many(x[:250], {h: v[:250] for h, v in y.items()})  # one batch: no errors yet
     for item in model.predict_one(x[750], float(glucose[750])):
         assert item.high_mg_dl - item.low_mg_dl >= 10
     flat = np.full(800, 108.0)
@@ -208,8 +208,8 @@ def test_where_its_own_past_forecasts_fail_the_model_leans_on_ar2() -> None:
     y = {h: ar2_change(x, h) for h in (30, 60, 120)}
     model = GlucoseForecaster()
     fresh = GlucoseForecaster()
-    fresh.learn_many(x[:1000], {h: v[:1000] for h, v in y.items()})
-    assert fresh.mix(30) == 1.0  # no honest forecasts yet: the model alone
+    fresh.learn_many(x[:800], {h: v[:800] for h, v in y.items()})
+    assert fresh.mix(30) == 1.0  # fewer than two days of honest forecasts: the model alone
     for lo in range(0, 3000, 288):  # day by day, as forecast_for_person learns
         model.learn_many(x[lo : lo + 288], {h: v[lo : lo + 288] for h, v in y.items()})
     assert model.mix(30) < 0.2
@@ -217,3 +217,80 @@ def test_where_its_own_past_forecasts_fail_the_model_leans_on_ar2() -> None:
     assert f30.value_mg_dl == pytest.approx(glucose[2990] + y[30][2990], abs=0.5)
     parts = model.explain_one(x[2990])[30]
     assert sum(parts.values()) == pytest.approx(f30.value_mg_dl - glucose[2990], abs=0.05)
+
+
+def _write_example(vault: object, data: object) -> None:
+    from lifetwin.store.codec import Columns
+
+    for s in data.series:  # type: ignore[attr-defined]
+        if len(s.ts_ms):
+            z = np.zeros(len(s.ts_ms), dtype=np.int64)
+            cols = Columns(s.ts_ms, z + s.dur_ms, s.values, z + s.tz_min, z, z, z)
+            vault.write_columns(s.metric, s.source, None, s.unit, cols)  # type: ignore[attr-defined]
+    if data.records:  # type: ignore[attr-defined]
+        vault.write_records(list(data.records))  # type: ignore[attr-defined]
+
+
+def test_after_an_hour_of_new_data_the_forecast_learns_that_hour_only(store: object) -> None:
+    from datetime import UTC, timedelta
+
+    from lifetwin.capabilities.glucose_forecast import forecast_for_person
+    from lifetwin.privacy.consent import Purpose, Scope
+
+    data = GlucoseForecaster.example_data(5, 11)
+    end = data.end_ms()
+    history, hour = data.split(end - 3_600_000 + 1)
+    vault = store.add_person("Kim")  # type: ignore[attr-defined]
+    vault = store.vault(vault)  # type: ignore[attr-defined]
+    vault.grant(Scope.parse("all"), Purpose.FORECASTING)
+    _write_example(vault, history)
+    first = forecast_for_person(vault, now=datetime.fromtimestamp(end / 1000, UTC))
+    assert first is not None
+    assert vault.derived("forecast:glucose").payload["refit"] is True
+    _write_example(vault, hour)  # an ingest: the next hour of CGM, meals and doses
+    now = datetime.fromtimestamp(end / 1000, UTC) + timedelta(minutes=1)
+    after = forecast_for_person(vault, now=now)
+    stored = vault.derived("forecast:glucose")
+    assert stored is not None
+    assert stored.payload["refit"] is False
+    assert stored.payload["learned"] == 12  # the steps whose 2-hour outcome became known
+    refit = forecast_for_person(vault, now=now, incremental=False)
+    assert after is not None
+    assert refit is not None
+    assert after.trained_steps == refit.trained_steps > first.trained_steps
+    assert after.last_reading_ms == refit.last_reading_ms == int(hour.series[0].ts_ms[-1])
+    for a, b in zip(after.forecasts, refit.forecasts, strict=True):
+        assert (a.value_mg_dl, a.low_mg_dl, a.high_mg_dl) == pytest.approx(
+            (b.value_mg_dl, b.low_mg_dl, b.high_mg_dl), abs=1e-6
+        )
+    assert after.trajectory == refit.trajectory
+    assert after.lineage is not None
+    assert after.lineage.grants
+
+
+def test_a_new_time_zone_changes_the_time_of_day_of_every_step_so_it_refits(
+    store: object,
+) -> None:
+    from datetime import UTC, timedelta
+
+    from lifetwin.capabilities.glucose_forecast import forecast_for_person
+    from lifetwin.models.contract import ExampleData, SeriesData
+    from lifetwin.privacy.consent import Purpose, Scope
+
+    data = GlucoseForecaster.example_data(4, 12)
+    end = data.end_ms()
+    history, hour = data.split(end - 3_600_000 + 1)
+    vault = store.vault(store.add_person("Ola"))  # type: ignore[attr-defined]
+    vault.grant(Scope.parse("all"), Purpose.FORECASTING)
+    _write_example(vault, history)
+    assert forecast_for_person(vault, now=datetime.fromtimestamp(end / 1000, UTC)) is not None
+    s = hour.series[0]
+    travelled = ExampleData(
+        (SeriesData(s.metric, s.source, s.unit, s.ts_ms, s.values, tz_min=-300),), hour.records
+    )
+    _write_example(vault, travelled)  # the next hour's readings, taken in New York
+    now = datetime.fromtimestamp(end / 1000, UTC) + timedelta(minutes=1)
+    assert forecast_for_person(vault, now=now) is not None
+    stored = vault.derived("forecast:glucose")
+    assert stored is not None
+    assert stored.payload["refit"] is True

@@ -38,6 +38,7 @@ from pydantic import BaseModel
 
 if TYPE_CHECKING:
     from lifetwin.core.vocabulary import Metric
+    from lifetwin.models.contract import ModelClass
 
 hookspec = pluggy.HookspecMarker("lifetwin")
 hookimpl = pluggy.HookimplMarker("lifetwin")
@@ -142,8 +143,9 @@ class PackSpec:
         """Export formats (``lifetwin.sources.base.Connector``)."""
 
     @hookspec
-    def lifetwin_models(self) -> list[type[Any]]:  # type: ignore[empty-body]
-        """Per-person model classes (``lifetwin.models.contract.PersonalModel``)."""
+    def lifetwin_models(self) -> list[ModelClass]:  # type: ignore[empty-body]
+        """Per-person model classes, each passed through
+        :func:`lifetwin.models.contract.register` (which mypy checks against the contract)."""
 
     @hookspec
     def lifetwin_capabilities(self) -> list[Capability]:  # type: ignore[empty-body]

@@ -17,6 +17,7 @@ import pluggy
 
 from lifetwin.core.errors import LifeTwinError
 from lifetwin.core.vocabulary import Metric
+from lifetwin.models.contract import ModelClass, register
 from lifetwin.packs.contract import (
     Capability,
     DomainInfo,
@@ -65,7 +66,7 @@ class Registry:
     _surface: _Surface | None = None
 
     @property
-    def models(self) -> dict[str, type[Any]]:
+    def models(self) -> dict[str, ModelClass]:
         return self.surface().models
 
     @property
@@ -113,7 +114,7 @@ class Registry:
 
 @dataclass
 class _Surface:
-    models: dict[str, type[Any]] = field(default_factory=dict)
+    models: dict[str, ModelClass] = field(default_factory=dict)
     capabilities: dict[str, Capability] = field(default_factory=dict)
     cli: list[Callable[[Any], None]] = field(default_factory=list)
     routers: list[Any] = field(default_factory=list)
@@ -225,6 +226,11 @@ def _build_surface(reg: Registry) -> _Surface:
         info = _call(plugin, "lifetwin_pack") or PackInfo(name=name, title=name)
         entry = reg.packs[info.name]
         for model in _call(plugin, "lifetwin_models") or []:
+            register(model)  # the contract's checks, for a pack that skipped them
+            if model.name in found.models:
+                raise LifeTwinError(
+                    f"The model '{model.name}' is registered twice (again by {info.name})."
+                )
             found.models[model.name] = model
             entry.models.append(model.name)
         for capability in _call(plugin, "lifetwin_capabilities") or []:

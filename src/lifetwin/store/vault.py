@@ -361,3 +361,9 @@ class Vault:
 
     def imports(self) -> list[ImportRecord]:
         return self._imports.all()
+
+    # -- a cheap sign that stored rows changed (for models that learn incrementally) -------
+    def sealed_digest(self, stream: StreamInfo, day_lo: int, day_hi: int) -> int:
+        """A 128-bit digest of a stream's stored rows on UTC days ``day_lo..day_hi``, as
+        sealed (see :meth:`Streams.sealed_digest`); no value is opened."""
+        return self._streams.sealed_digest(stream, day_lo, day_hi)

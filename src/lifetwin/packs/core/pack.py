@@ -1,11 +1,13 @@
-"""The core pack: the consent purposes every twin knows, and the connectors of exports
+"""The core pack: the consent purposes every twin knows, the connectors of exports
 that span many domains (Apple Health, Fitbit, Google Fit, Oura, Open mHealth, and any
-CSV or JSON through a mapping — always tried last)."""
+CSV or JSON through a mapping — always tried last), and the daily forecaster, which
+serves any daily metric."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from lifetwin.models.contract import ModelClass, register
 from lifetwin.packs.contract import Capability, NavEntry, PackInfo, Page, PurposeInfo, hookimpl
 
 ORDER = 0
@@ -68,3 +70,10 @@ def lifetwin_pages() -> list[Page]:
         Page(importing.router, nav=(NavEntry("Import", "import", order=90),)),
         Page(privacy.router, nav=(NavEntry("Privacy", "privacy", order=95),)),
     ]
+
+
+@hookimpl
+def lifetwin_models() -> list[ModelClass]:
+    from lifetwin.capabilities.daily_forecast import DailyForecaster
+
+    return [register(DailyForecaster)]

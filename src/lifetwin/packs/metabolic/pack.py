@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lifetwin.core.vocabulary import Metric
+from lifetwin.models.contract import ModelClass, register
 from lifetwin.packs.contract import (
     Capability,
     DomainInfo,
@@ -123,3 +124,10 @@ def lifetwin_pages() -> list[Page]:
             nav=(NavEntry("Glucose", "cgm", order=20, when=lambda held: "glucose" in held),),
         )
     ]
+
+
+@hookimpl
+def lifetwin_models() -> list[ModelClass]:
+    from lifetwin.capabilities.glucose_forecast import GlucoseForecaster
+
+    return [register(GlucoseForecaster)]
