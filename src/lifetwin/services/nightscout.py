@@ -148,18 +148,31 @@ def parse_time_value(text: str) -> int:
         number = math.nan
     if math.isfinite(number):
         if abs(number) > 1e16:
-            raise ValueError(f"'{raw}' is not a plausible time")
+            raise ValueError(f"{_said(raw)} is not a plausible time")
         return round(number)
     fixed = raw.replace(" ", "+").replace("Z", "+00:00").replace("z", "+00:00")
     if "T" not in fixed and "+" in fixed:  # "2024-06-01+00:00" is no time
-        raise ValueError(f"'{raw}' is not a time")
+        raise ValueError(f"{_said(raw)} is not a time")
     try:
         moment = datetime.fromisoformat(fixed)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
         return round(moment.timestamp() * 1000)
     except (ValueError, OverflowError):
-        raise ValueError(f"'{raw}' is not a time (send milliseconds or ISO 8601)") from None
+        raise ValueError(f"{_said(raw)} is not a time (send milliseconds or ISO 8601)") from None
+
+
+def _said(text: str, limit: int = 40) -> str:
+    """What a client sent, quoted on one line for an error: control characters escaped,
+    long values cut.
+
+    >>> _said("12\\n3")
+    "'12\\\\n3'"
+    >>> _said("x" * 50)
+    "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…'"
+    """
+    escaped = text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
+    return f"'{escaped[:limit]}…'" if len(escaped) > limit else f"'{escaped}'"
 
 
 def parse_query(params: Iterable[tuple[str, str]]) -> Query:
@@ -181,7 +194,8 @@ def parse_query(params: Iterable[tuple[str, str]]) -> Query:
             text = value.strip()
             if not (text.isascii() and text.isdigit()) or int(text) > MAX_COUNT:
                 raise RefusedError(
-                    400, f"count must be a whole number from 0 to {MAX_COUNT:,} (not '{value}')."
+                    400,
+                    f"count must be a whole number from 0 to {MAX_COUNT:,} (not {_said(value)}).",
                 )
             count = int(text) or None
             continue
@@ -189,12 +203,14 @@ def parse_query(params: Iterable[tuple[str, str]]) -> Query:
             continue
         matched = _FIND.match(key)
         if matched is None:
-            raise RefusedError(400, f"'{key}' is not a query LifeTwin reads (use find[field]).")
+            raise RefusedError(
+                400, f"{_said(key)} is not a query LifeTwin reads (use find[field])."
+            )
         field, op = matched.group(1), matched.group(2) or "$eq"
         if op not in OPERATORS:
             raise RefusedError(
                 400,
-                f"{key}: the operator {op} is not supported (LifeTwin reads "
+                f"{_said(key)}: the operator {op} is not supported (LifeTwin reads "
                 f"{', '.join(OPERATORS)}).",
             )
         moment: int | None = None
@@ -202,7 +218,7 @@ def parse_query(params: Iterable[tuple[str, str]]) -> Query:
             try:
                 moment = parse_time_value(value)
             except ValueError as exc:
-                raise RefusedError(400, f"{key}: {exc}.") from None
+                raise RefusedError(400, f"{_said(key)}: {exc}.") from None
         conditions.append(Condition(field, op, value, moment))
     return Query(count, tuple(conditions))
 
@@ -467,7 +483,7 @@ def _assign_id(vault: Vault, doc: dict[str, Any], number: int, kind: str, ms: in
 
 def _units(value: Any, number: int) -> None:
     if value is not None and (not isinstance(value, str) or value.lower() not in UNITS):
-        raise _refuse(number, "profile", f"units must be mg/dl or mmol, not '{value}'")
+        raise _refuse(number, "profile", f"units must be mg/dl or mmol, not {_said(str(value))}")
 
 
 def _normalize(vault: Vault, kind: str, number: int, raw: Any, now: datetime) -> Document:
