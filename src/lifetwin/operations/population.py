@@ -556,9 +556,15 @@ def submit_training(
 
 
 def training_job(sctx: StudyContext, jobs: Jobs, study_id: str, job_id: str) -> TrainJob:
+    from lifetwin.services.jobs import NO_PERSON
+
+    missing = NotEnoughDataError(f"The study '{study_id}' has no training job '{job_id}'.")
+    row = jobs.backend.job_get(job_id)
+    if row is None or row[0] != NO_PERSON or row[1] != TRAIN_JOB:
+        raise missing  # a person's job is not even opened
     job = jobs.get(job_id)
-    if job is None or job.kind != TRAIN_JOB or job.payload.get("study") != study_id:
-        raise NotEnoughDataError(f"The study '{study_id}' has no training job '{job_id}'.")
+    if job is None or job.payload.get("study") != study_id:
+        raise missing
     payload = job.payload
     end = job.updated_ms if job.state in ("done", "failed") else int(time.time() * 1000)
     training = payload.get("training")
@@ -884,12 +890,8 @@ def contributions(ctx: Context) -> Contributions:
                 study=s.study,
                 study_title=found.title if found else s.study,
                 what=release.summary if release else s.query,
-                released=(
-                    release.outcome
-                    if release and release.state == "released"
-                    else "nothing was released (the release stopped before it ended)"
-                ),
-                kind=release.kind if release else s.query.split(" ")[0],
+                released=_released(release),
+                kind=release.kind if release else _kind_of(s.query),
                 epsilon=s.epsilon,
                 delta=s.delta,
                 at=s.at,
@@ -909,6 +911,29 @@ def contributions(ctx: Context) -> Contributions:
         ],
         contributions=sorted(items, key=lambda c: c.at, reverse=True),
     )
+
+
+def _released(release: Release | None) -> str:
+    if release is None:
+        return "not recorded by the study"
+    if release.state == "released":
+        return release.outcome
+    if release.state == "pending":
+        return "not finished yet"
+    return "nothing was released (it stopped before it ended)"
+
+
+def _kind_of(query: str) -> str:
+    """The kind of a release from how a budget ledger names it.
+
+    >>> [_kind_of(q) for q in ("federated fl-1", "synthetic-cohort s-1 ε=1", "dp-1 mean steps")]
+    ['federated', 'synthetic', 'statistic']
+    """
+    if query.startswith("federated "):
+        return "federated"
+    if query.startswith("synthetic-cohort "):
+        return "synthetic"
+    return "statistic"
 
 
 def set_budget_limit(ctx: Context, epsilon: float) -> Contributions:
