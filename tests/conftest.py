@@ -19,6 +19,43 @@ from lifetwin.store.sql import SQLBackend as Backend
 from lifetwin.store.sql import SQLiteBackend
 from lifetwin.store.vault import Store
 
+
+def _find_research_pack() -> None:
+    """Until the installed metadata lists the research pack (`pip install -e .` after
+    pulling), make it findable the way every pack is found — an entry point — from a
+    throwaway dist-info that this process and the processes it starts (PYTHONPATH) see.
+    Once the metadata lists it, this does nothing."""
+    import atexit
+    import shutil
+    import tempfile
+    from importlib.metadata import entry_points
+
+    if any(ep.name == "research" for ep in entry_points(group="lifetwin")):
+        return
+    shim = Path(tempfile.mkdtemp(prefix="lifetwin-packs-"))
+    atexit.register(shutil.rmtree, shim, True)
+    info = shim / "lifetwin_research_dev-0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: lifetwin-research-dev\nVersion: 0\n"
+    )
+    (info / "entry_points.txt").write_text("[lifetwin]\nresearch = lifetwin.packs.research.pack\n")
+    sys.path.append(str(shim))
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (os.environ.get("PYTHONPATH", ""), str(shim)) if p
+    )
+    from lifetwin.packs.registry import plugin_manager, refresh
+
+    manager = plugin_manager()  # finds it now, unless it was loaded before the shim
+    if manager.get_plugin("research") is None:
+        import lifetwin.packs.research.pack as research
+
+        manager.register(research, "research")
+        refresh()
+
+
+_find_research_pack()
+
 # CI explores a fixed set of examples (the same every run), so a submission that was
 # green here is green there; local runs keep exploring new examples and remember
 # failures in .hypothesis/.

@@ -258,3 +258,114 @@ def test_every_operation_needs_its_own_scope(
     after = _b_state(world, a)
     if held != "write":  # only the write scope may add data
         assert after[:2] == before[:2]
+
+
+# -- the study operator: studies and their aggregates, never a person ------------------------
+def _operator_headers(world: ServiceWorld, client: Any, credential: str) -> dict[str, str]:
+    from conftest import PASSWORD
+
+    world.accounts.create("olga", PASSWORD, Role.OPERATOR)
+    if credential == "session":
+        return {"X-CSRF-Token": world.sign_in(client, "olga")}
+    token = world.accounts.issue_token(world.accounts.get("olga"), "", ["research"])
+    return {"Authorization": f"Bearer {token.secret}"}
+
+
+@pytest.mark.parametrize("credential", ["session", "token"])
+def test_an_operator_gets_403_on_every_route_that_is_not_a_studys(
+    world: ServiceWorld, two_persons: dict[str, Any], credential: str
+) -> None:
+    """A study operator's session or token: every operation but the studies' own and the
+    account's — every person route, the persons list, the administrator's — answers 403,
+    returns nothing of anyone's and changes nothing, whoever the person is."""
+    spec = world.client.get("/api/v1/openapi.json").json()
+    client = world.new_client()
+    headers = _operator_headers(world, client, credential)
+    before = {p: _b_state(world, two_persons[p]) for p in ("a", "b")}
+    checked = 0
+    for who in ("a", "b"):
+        ids = {**two_persons["ids"], "person_id": two_persons[who]}
+        for path, methods in spec["paths"].items():
+            for method, op in methods.items():
+                if op.get("x-lifetwin-scope") in (None, "operator", "account", "none"):
+                    continue
+                response = _call(world, client, path, method, op, ids, headers, spec)
+                where = f"{method.upper()} {path} as an operator ({credential})"
+                assert response.status_code == 403, f"{where}: {response.status_code}"
+                assert SECRET_NAME not in response.text, where
+                assert str(SECRET_VALUE) not in response.text, where
+                checked += 1
+    assert checked >= 60
+    assert {p: _b_state(world, two_persons[p]) for p in ("a", "b")} == before
+
+
+PERSONAL_FIELDS = {"person", "person_id", "name", "pseudonym", "birth_date", "postcode"}
+
+
+def _properties(schema: dict[str, Any], spec: dict[str, Any], seen: set[str]) -> Any:
+    """Every (property name, schema) reachable from a response schema."""
+    if "$ref" in schema:
+        ref = schema["$ref"].split("/")[-1]
+        if ref in seen:
+            return
+        seen.add(ref)
+        yield from _properties(spec["components"]["schemas"][ref], spec, seen)
+        return
+    for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
+        for part in schema.get(key, []):
+            yield from _properties(part, spec, seen)
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            yield from _properties(schema[key], spec, seen)
+    for name, sub in schema.get("properties", {}).items():
+        yield name, sub
+        yield from _properties(sub, spec, seen)
+
+
+def test_no_operator_response_has_a_field_for_a_person(world: ServiceWorld) -> None:
+    """What the operator's routes answer is shaped without a place for a person: no
+    person, id, name or pseudonym field; what mentions persons is a count."""
+    spec = world.client.get("/api/v1/openapi.json").json()
+    operator_ops = [
+        op
+        for methods in spec["paths"].values()
+        for op in methods.values()
+        if op.get("x-lifetwin-scope") == "operator"
+    ]
+    assert len(operator_ops) >= 8
+    for op in operator_ops:
+        for code, response in op["responses"].items():
+            if not code.startswith("2"):
+                continue
+            schema = response["content"]["application/json"]["schema"]
+            for name, sub in _properties(schema, spec, set()):
+                assert name not in PERSONAL_FIELDS, (op["summary"], name)
+                if "person" in name:
+                    assert sub.get("type") == "integer", (op["summary"], name)
+
+
+def test_an_operators_token_names_no_person_and_carries_only_research(
+    world: ServiceWorld, two_persons: dict[str, Any]
+) -> None:
+    from lifetwin.services.accounts import AccountError
+
+    client = world.new_client()
+    headers = _operator_headers(world, client, "session")
+    olga = world.accounts.get("olga")
+    for person, scopes in (
+        (two_persons["a"], ["research"]),
+        ("", ["self_access"]),
+        ("", ["write"]),
+    ):
+        with pytest.raises(AccountError):
+            world.accounts.issue_token(olga, person, scopes)
+    made = client.post(  # type: ignore[attr-defined]
+        "/api/v1/tokens", json={"person_id": "", "purposes": ["research"]}, headers=headers
+    )
+    assert made.status_code == 201, made.text
+    refused = client.post(  # type: ignore[attr-defined]
+        "/api/v1/tokens", json={"person_id": "", "purposes": ["twin_core"]}, headers=headers
+    )
+    assert refused.status_code == 403
+    with pytest.raises(AccountError, match="needs the person"):
+        world.accounts.issue_token(world.accounts.get("ada"), "", ["self_access"])

@@ -30,6 +30,7 @@ PAIRS = [
     (["risk"], "/risk"),
     (["insights"], "/insights"),
     (["consent", "list"], "/consents"),
+    (["population", "budget", "--person"], "/contributions"),
 ]
 # What differs between two calls a second apart: how old the newest reading is.
 VOLATILE = {"age_min", "status"}
@@ -73,7 +74,8 @@ def test_the_command_line_and_the_api_answer_the_same(
     demo_home: tuple[Path, dict[str, str]], cli_args: list[str], api_path: str
 ) -> None:
     home, env = demo_home
-    words = 2 if cli_args[0] == "consent" else 1  # a group's command, or a command
+    # the person follows a command, a group's command, or (population) its option
+    words = {"consent": 2, "population": 3}.get(cli_args[0], 1)
     argv = [*cli_args[:words], PERSON, *cli_args[words:]]
     _cli_json(env, *argv)  # the first reads learn what is new; both sides then read the same
     store = open_home(home)

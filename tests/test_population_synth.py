@@ -55,3 +55,19 @@ def test_a_small_cohort_is_not_released(twin_cohort: Any) -> None:
     with pytest.raises(PopulationError, match="no synthetic cohort was released"):
         synthetic_cohort(store, twin_cohort.study, 1.0)
     store.close()
+
+
+def test_only_the_persons_in_a_synthetic_cohort_are_charged(tmp_path: Path) -> None:
+    from lifetwin.population.budget import load_budget
+    from lifetwin.population.cohort import make_cohort
+
+    cohort = make_cohort(tmp_path / "home", 60, seed=9, research_share=0.9)
+    store = open_home(cohort.home)
+    made = synthetic_cohort(store, cohort.study, 1.0)
+    again = synthetic_cohort(store, cohort.study, 1.0)  # fresh noise: charged again
+    assert made.release_id != again.release_id
+    for twin in cohort.twins:
+        spends = load_budget(store.vault(store.person(twin.person_id))).spends
+        assert len(spends) == (2 if twin.consented else 0)
+    assert made.contributors == sum(t.consented for t in cohort.twins)
+    store.close()

@@ -63,6 +63,23 @@ Admin = Annotated[Principal, Depends(admin)]
 AdminWriter = Annotated[Principal, Depends(admin_writer)]
 
 
+def operator(who: Who) -> Principal:
+    """A study operator (a session, or a token with the research scope)."""
+    if who.role is not Role.OPERATOR:
+        raise ApiError(403, "This needs a study operator's account.")
+    if who.purposes is not None and Purpose.RESEARCH not in who.purposes:
+        raise ApiError(403, "This needs a token with the research scope.")
+    return who
+
+
+def operator_writer(who: Writer) -> Principal:
+    return operator(who)
+
+
+Operator = Annotated[Principal, Depends(operator)]
+OperatorWriter = Annotated[Principal, Depends(operator_writer)]
+
+
 def reply(
     request: Request, payload: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
@@ -83,7 +100,8 @@ def reply(
 def scope(name: str) -> dict[str, Any]:
     """The scope a route needs, in the spec (``x-lifetwin-scope``): a purpose, ``write``,
     ``read`` (the purpose asked for with ``?purpose=``, self_access by default),
-    ``any_purpose``, ``account`` (no person's data), ``admin`` or ``none``."""
+    ``any_purpose``, ``account`` (no person's data), ``operator`` (a study's aggregates, for
+    study operators), ``admin`` or ``none``."""
     return {"x-lifetwin-scope": name}
 
 

@@ -81,6 +81,16 @@ class Principal:
         return self.scopes is None or WRITE in self.scopes
 
 
+def _no_personal_data(principal: Principal) -> None:
+    """Administrators and study operators never reach a person (403, whoever it is)."""
+    if principal.role is Role.ADMIN:
+        raise ApiError(403, "An administrator cannot read personal data.", "Forbidden")
+    if principal.role is Role.OPERATOR:
+        raise ApiError(
+            403, "A study operator sees studies and their aggregates, never a person.", "Forbidden"
+        )
+
+
 class Generations:
     """What changed in the store since a cache entry was made (checked at most every
     ``every_s``, one small query), so caches of every worker follow changes made by any."""
@@ -351,8 +361,7 @@ class Gate:
     def person_for(self, principal: Principal, person_id: str) -> Person:
         """The person, if the principal may see them at all; 404 otherwise."""
         unknown = ApiError(404, f"There is no person '{person_id}' you can see.", "Not Found")
-        if principal.role is Role.ADMIN:
-            raise ApiError(403, "An administrator cannot read personal data.", "Forbidden")
+        _no_personal_data(principal)
         if principal.token_person is not None and principal.token_person != person_id:
             raise unknown
         if principal.role is Role.PERSON and principal.person_id != person_id:
@@ -390,8 +399,7 @@ class Gate:
         )
 
     def visible_persons(self, principal: Principal) -> list[Person]:
-        if principal.role is Role.ADMIN:
-            raise ApiError(403, "An administrator cannot read personal data.", "Forbidden")
+        _no_personal_data(principal)
         if principal.role is Role.PERSON:
             found = self._person(principal.person_id) if principal.person_id else None
             return [found[0]] if found else []

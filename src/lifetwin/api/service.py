@@ -70,9 +70,19 @@ class Service:
             timeout_s=self.settings.webhook_timeout_s,
         )
         self.background = Background(store, self.jobs, self.broker, self.settings)
+        self._add_pack_jobs()
         self._overviews: dict[str, tuple[float, int, Overview]] = {}
         self._overview_lock = threading.Lock()
         self._started = False
+
+    def _add_pack_jobs(self) -> None:
+        """The packs' kinds of job (every worker knows them: any worker may take any job)."""
+        from lifetwin.packs.registry import registry
+
+        for kind in registry().jobs.values():
+            self.jobs.handlers[kind.name] = kind.run
+            if kind.attempts is not None:
+                self.jobs.max_attempts[kind.name] = kind.attempts
 
     def start(self) -> None:
         """Begin the background work of this worker (when the app starts serving)."""

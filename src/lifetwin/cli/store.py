@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 key_app = group("key", "Manage the store's master key.")
 account_app = group(
-    "account", "Accounts for the service (person, caregiver, admin) and their API tokens."
+    "account", "Accounts for the service (person, caregiver, operator, admin) and their API tokens."
 )
 
 
@@ -280,7 +280,9 @@ def serve(
 @account_app.command("add")
 def account_add(
     name: Annotated[str, typer.Argument(help="Account name (lower case).")],
-    role: Annotated[str, typer.Option(help="person, caregiver or admin.")] = "person",
+    role: Annotated[
+        str, typer.Option(help="person, caregiver, operator (of population studies) or admin.")
+    ] = "person",
     person: Annotated[
         str | None, typer.Option(help="The person a person account owns (name or id).")
     ] = None,
@@ -293,7 +295,7 @@ def account_add(
     from lifetwin.services.accounts import AccountError, Accounts, Role
 
     if role not in {r.value for r in Role}:
-        raise AccountError(f"'{role}' is not a role: use person, caregiver or admin.")
+        raise AccountError(f"'{role}' is not a role: use person, caregiver, operator or admin.")
     store = open_store()
     person_id = store.person(person).id if person else None
     if password_file is not None:
@@ -349,7 +351,6 @@ def account_code(name: Annotated[str, typer.Argument(help="Account name.")]) -> 
 @account_app.command("token")
 def account_token(
     name: Annotated[str, typer.Argument(help="Account name.")],
-    person: Annotated[str, typer.Option(help="The person the token is for (name or id).")],
     purpose: Annotated[
         list[str],
         typer.Option(
@@ -357,6 +358,10 @@ def account_token(
             "(repeat for more)."
         ),
     ],
+    person: Annotated[
+        str | None,
+        typer.Option(help="The person the token is for (name or id; none for an operator)."),
+    ] = None,
     days: Annotated[float, typer.Option(help="Days until it expires.")] = 90,
     label: Annotated[str, typer.Option(help="What the token is for.")] = "",
 ) -> None:
@@ -366,7 +371,8 @@ def account_token(
     store = open_store()
     accounts = Accounts(store)
     scopes = parse_scopes(purpose)
-    made = accounts.issue_token(accounts.get(name), store.person(person).id, scopes, days, label)
+    person_id = store.person(person).id if person else ""
+    made = accounts.issue_token(accounts.get(name), person_id, scopes, days, label)
     out.print(made.secret)
     err.print(
         f"Token {made.token.id} for {', '.join(made.token.purposes)}, "

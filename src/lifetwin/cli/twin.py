@@ -1,17 +1,17 @@
 """What the twin computes: ``overview``, ``twin``, ``cgm``, ``alerts``, ``insights``,
-``forecast``, ``risk`` and the k-anonymous research table ``population``. Each command
-calls one operation of :mod:`lifetwin.operations.twin` (the API's routes call the same)."""
+``forecast`` and ``risk``. Each command calls one operation of
+:mod:`lifetwin.operations.twin` (the API's routes call the same); population studies are
+the research pack's (``lifetwin population ...``)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from lifetwin.cli.app import JsonOpt, PersonArg, app, context, emit, fmt_time, open_store, out, when
+from lifetwin.cli.app import JsonOpt, PersonArg, app, context, emit, fmt_time, out, when
 from lifetwin.privacy.consent import Purpose
 
 if TYPE_CHECKING:
@@ -341,31 +341,3 @@ def _render_risk(report: RiskReport) -> None:
         out.print(hint, markup=False, soft_wrap=True)
     out.print(report.note)
 
-
-@app.command()
-def population(
-    metric_code: Annotated[str, typer.Option("--metric", "-m", help="The metric's code.")],
-    k: Annotated[int, typer.Option("--k", min=2, help="Smallest group size allowed.")] = 5,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the table as JSON to this file.")
-    ] = None,
-) -> None:
-    """A research table of per-person summaries: consented, generalized, k-anonymous."""
-    from lifetwin.services.population import population_table
-
-    table = population_table(open_store(), metric_code, k=k)
-    if output:
-        output.write_text(json.dumps(table, indent=2), encoding="utf-8")
-        out.print(f"Wrote {len(table)} rows to {output}.")
-        return
-    grid = Table("person", "birth year", "sex", "region", "mean", "count")
-    for row in table:
-        grid.add_row(
-            row["person"],
-            str(row["birth_year"] or ""),
-            row["sex"] or "",
-            row["region"] or "",
-            f"{row['mean']:g}",
-            str(row["count"]),
-        )
-    out.print(grid)

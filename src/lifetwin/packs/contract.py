@@ -21,7 +21,9 @@ What a pack may register, each hook returning a list (or nothing):
   (on ingest, on schedule, on demand), and a pydantic output;
 * ``lifetwin_cli(app)`` — command groups or commands added to ``lifetwin``;
 * ``lifetwin_routers()`` — FastAPI routers mounted in the service;
-* ``lifetwin_pages()`` — dashboard pages and their navigation entries.
+* ``lifetwin_pages()`` — dashboard pages and their navigation entries;
+* ``lifetwin_jobs()`` — kinds of background job the service's queue runs (every worker
+  registers them, since any worker may take any job).
 
 ``lifetwin packs`` lists every pack found and what each registered.
 """
@@ -114,6 +116,17 @@ class Page:
     templates: str | None = None  # a package whose templates/ folder holds the pages' templates
 
 
+@dataclass(frozen=True)
+class JobKind:
+    """A kind of job on the service's durable queue (``lifetwin.services.jobs``):
+    ``run(job_context)`` does the work; ``attempts`` caps how often a job that stopped
+    (its worker died) is taken again (None: the service's setting)."""
+
+    name: str
+    run: Callable[[Any], None]
+    attempts: int | None = None
+
+
 class PackSpec:
     """The hooks a pack may implement."""
 
@@ -162,3 +175,7 @@ class PackSpec:
     @hookspec
     def lifetwin_pages(self) -> list[Page]:  # type: ignore[empty-body]
         """Dashboard pages and navigation entries."""
+
+    @hookspec
+    def lifetwin_jobs(self) -> list[JobKind]:  # type: ignore[empty-body]
+        """Kinds of background job (the service's workers run them)."""

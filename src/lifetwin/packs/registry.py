@@ -21,6 +21,7 @@ from lifetwin.models.contract import ModelClass, register
 from lifetwin.packs.contract import (
     Capability,
     DomainInfo,
+    JobKind,
     PackInfo,
     PackSpec,
     Page,
@@ -85,6 +86,10 @@ class Registry:
     def pages(self) -> list[Page]:
         return self.surface().pages
 
+    @property
+    def jobs(self) -> dict[str, JobKind]:
+        return self.surface().jobs
+
     def surface(self) -> _Surface:
         with _lock:
             if self._surface is None:
@@ -119,6 +124,7 @@ class _Surface:
     cli: list[Callable[[Any], None]] = field(default_factory=list)
     routers: list[Any] = field(default_factory=list)
     pages: list[Page] = field(default_factory=list)
+    jobs: dict[str, JobKind] = field(default_factory=dict)
 
 
 _lock = threading.RLock()
@@ -245,6 +251,8 @@ def _build_surface(reg: Registry) -> _Surface:
         for page in _call(plugin, "lifetwin_pages") or []:
             found.pages.append(page)
             entry.pages.extend(nav.label for nav in page.nav)
+        for kind in _call(plugin, "lifetwin_jobs") or []:
+            found.jobs[kind.name] = kind
     return found
 
 

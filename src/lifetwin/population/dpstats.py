@@ -164,6 +164,19 @@ def person_value(
     return float(series.values.mean()) if len(series) else None
 
 
+def statistic_query(release_id: str, kind: str, metric_code: str) -> str:
+    """What a release is called in each contributor's budget ledger."""
+    return f"{release_id} {kind} {metric_code}"
+
+
+def _require_contributors(count: int) -> None:
+    if count < MIN_CONTRIBUTORS:
+        raise PopulationError(
+            f"Only {count} persons could contribute to this release (at least "
+            f"{MIN_CONTRIBUTORS} are needed), so nothing was released."
+        )
+
+
 def population_statistic(
     store: Store,
     study: str,
@@ -184,8 +197,8 @@ def population_statistic(
     if not lo < hi:
         raise PopulationError(f"The bounds of a DP release must be increasing (got {lo}, {hi}).")
     release_id = "dp-" + uuid.uuid4().hex[:10]
-    query = f"{release_id} {kind} {m.code}"
-    values: list[float] = []
+    query = statistic_query(release_id, kind, m.code)
+    able: list[tuple[Vault, float]] = []
     refused = without = 0
     wanted = set(persons) if persons is not None else None
     for person in store.persons():
@@ -202,17 +215,19 @@ def population_statistic(
         if value is None:
             without += 1
             continue
+        able.append((vault, value))
+    # Budgets are charged only once the release will happen: a refused release costs
+    # nobody anything.
+    _require_contributors(len(able))
+    values: list[float] = []
+    for vault, value in able:
         try:
             spend(vault, study, query, epsilon)
-        except BudgetExceededError:
+        except BudgetExceededError:  # a concurrent release spent it meanwhile
             refused += 1
             continue
         values.append(value)
-    if len(values) < MIN_CONTRIBUTORS:
-        raise PopulationError(
-            f"Only {len(values)} persons could contribute to this release (at least "
-            f"{MIN_CONTRIBUTORS} are needed), so nothing was released."
-        )
+    _require_contributors(len(values))
     arr = np.asarray(values)
     release = DPRelease(
         release_id=release_id,

@@ -123,7 +123,7 @@ def vault_update(
         spend(
             vault,
             config.study,
-            f"federated {config.run_id}",
+            federated_query(config.run_id),
             config.epsilons()[-1],
             config.delta,
         )
@@ -131,6 +131,11 @@ def vault_update(
         return zero
     trained = local_train(weights, x, y, epochs=config.local_epochs, lr=config.learning_rate)
     return VaultUpdate(clip_update(trained - weights, config.clipping_norm), True, len(y))
+
+
+def federated_query(run_id: str) -> str:
+    """What a run is called in each contributor's budget ledger."""
+    return f"federated {run_id}"
 
 
 def person_examples(vault: Vault, study: str, until: datetime | None = None) -> tuple[F64, F64]:

@@ -24,6 +24,7 @@ import json
 import math
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import opendp.prelude as dp
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from lifetwin.population.budget import BudgetExceededError, load_budget, spend
 from lifetwin.population.errors import PopulationError
@@ -43,6 +44,7 @@ from lifetwin.store.vault import Store
 dp.enable_features("contrib")
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
+MIN_ROWS = 50  # the fewest persons a synthetic cohort is released from
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,7 @@ def _clean(noisy: F64) -> F64:
 class SyntheticCohort(BaseModel):
     """A released synthetic cohort: rows and the formal privacy guarantee."""
 
+    release_id: str = Field(default_factory=lambda: "syn-" + uuid.uuid4().hex[:10])
     columns: list[str]
     rows: list[list[Any]]
     epsilon: float
@@ -258,7 +261,13 @@ def mst_synthesize(
 
 def cohort_rows(store: Store, study: str, persons: Sequence[str] | None = None) -> list[list[Any]]:
     """The per-person step for every consenting person: one summary row each."""
-    rows: list[list[Any]] = []
+    return [row for _person, row in _person_rows(store, study, persons)]
+
+
+def _person_rows(
+    store: Store, study: str, persons: Sequence[str] | None = None
+) -> list[tuple[str, list[Any]]]:
+    rows: list[tuple[str, list[Any]]] = []
     wanted = set(persons) if persons is not None else None
     for person in store.persons():
         if wanted is not None and person.id not in wanted:
@@ -270,17 +279,16 @@ def cohort_rows(store: Store, study: str, persons: Sequence[str] | None = None) 
         postcode = str(vault.profile().get("postcode") or "")
         region = postcode[:1] if postcode[:1].isdigit() and postcode[:1] != "0" else "1"
         v = table.values
-        rows.append(
-            [
-                table.sex,
-                age_band(table.age),
-                region,
-                float(np.nanmean(v["resting_heart_rate"])),
-                float(np.nanmean(v["hrv_rmssd"])),
-                float(np.nanmean(v["steps"])),
-                float(np.nanmean(v["sleep_duration"])),
-            ]
-        )
+        row = [
+            table.sex,
+            age_band(table.age),
+            region,
+            float(np.nanmean(v["resting_heart_rate"])),
+            float(np.nanmean(v["hrv_rmssd"])),
+            float(np.nanmean(v["steps"])),
+            float(np.nanmean(v["sleep_duration"])),
+        ]
+        rows.append((person.id, row))
     return rows
 
 
@@ -320,26 +328,43 @@ def synthetic_cohort(
 ) -> SyntheticCohort:
     """Release a DP synthetic cohort of the persons who consented and can afford it."""
     eligible = []
-    query = f"synthetic-cohort ε={epsilon:g} seed={seed}"
+    # every release is its own query: a second cohort draws fresh noise, so it is charged
+    release_id = "syn-" + uuid.uuid4().hex[:10]
+    query = synthetic_query(release_id, epsilon)
     for person in store.persons():
         if persons is not None and person.id not in persons:
             continue
         vault = store.vault(person, actor=f"study:{study}")
         if load_budget(vault).can_afford(epsilon, delta):
             eligible.append(person.id)
-    rows = cohort_rows(store, study, eligible)
-    if len(rows) < 50:
+    found = _person_rows(store, study, eligible)
+    _require_rows(len(found))
+    # only the persons whose row is in the release are charged (and only those charged are
+    # in it): a person without the grant, or whose budget a concurrent release took, is not
+    rows = []
+    for person_id, row in found:
+        vault = store.vault(store.person(person_id), actor=f"study:{study}")
+        try:
+            spend(vault, study, query, epsilon, delta)
+        except BudgetExceededError:
+            continue
+        rows.append(row)
+    _require_rows(len(rows))
+    made = synthesize_rows(rows, epsilon, delta, seed=seed)
+    return made.model_copy(update={"release_id": release_id})
+
+
+def _require_rows(count: int) -> None:
+    if count < MIN_ROWS:
         raise PopulationError(
-            f"Only {len(rows)} persons could contribute (at least 50 are needed), so no "
+            f"Only {count} persons could contribute (at least {MIN_ROWS} are needed), so no "
             "synthetic cohort was released."
         )
-    for person in store.persons():
-        if person.id in eligible:
-            try:
-                spend(store.vault(person, actor=f"study:{study}"), study, query, epsilon, delta)
-            except BudgetExceededError:  # checked above; a concurrent spend got there first
-                continue
-    return synthesize_rows(rows, epsilon, delta, seed=seed)
+
+
+def synthetic_query(release_id: str, epsilon: float) -> str:
+    """What a synthetic cohort's release is called in each contributor's budget ledger."""
+    return f"synthetic-cohort {release_id} ε={epsilon:g}"
 
 
 # -- privacy checks (pure) -------------------------------------------------------------------

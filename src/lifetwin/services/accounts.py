@@ -6,6 +6,10 @@ An account has a role:
   ``self_access`` purpose, and controls consent, export and erasure);
 - ``caregiver``: someone persons share with (a clinician, a coach, family); reads only
   what a person granted to this account's name for the ``sharing`` purpose;
+- ``operator``: runs population studies (``lifetwin.operations.population``): sees the
+  studies, their DP releases, budgets, synthetic cohorts and fairness reports — never a
+  person, a vault or a value of one person; its tokens name no person and carry only
+  the ``research`` scope;
 - ``admin``: operates the service (accounts, health) and reads no personal data.
 
 Passwords are Argon2id hashes, TOTP second factors keep the last accepted time step
@@ -51,7 +55,7 @@ from lifetwin.core.errors import LifeTwinError, StoreError
 from lifetwin.privacy.audit import SERVICE_CHAIN, service_row_digest
 from lifetwin.privacy.consent import Purpose
 from lifetwin.privacy.mfa import MfaError, TotpGuard
-from lifetwin.store.crypto import Sealer
+from lifetwin.store.crypto import PersonKeys, Sealer
 from lifetwin.store.vault import Store
 
 _HASHER = PasswordHasher()
@@ -70,6 +74,7 @@ class AccountError(LifeTwinError):
 class Role(StrEnum):
     PERSON = "person"
     CAREGIVER = "caregiver"
+    OPERATOR = "operator"
     ADMIN = "admin"
 
 
@@ -147,9 +152,15 @@ class Accounts:
             # Many workers may start at once: the first key written wins, all use it.
             wrapped = backend.meta_set_if_absent("accounts_key", store.master_wrap(os.urandom(32)))
         root = store.master_unwrap(wrapped)
+        self._root = root
         self._legacy = AESGCM(root)  # how the first release sealed accounts in meta
         self._sealer = Sealer(_derive(root, b"lifetwin/v2/accounts-seal"))
         self._mac_key = _derive(root, b"lifetwin/v2/accounts-mac")
+
+    def service_keys(self, name: str) -> PersonKeys:
+        """Keys for what the service keeps that belongs to no person (studies, a study's
+        jobs), derived from the service key (so a master-key rotation carries them)."""
+        return PersonKeys(_derive(self._root, b"lifetwin/v2/service/" + name.encode()))
 
     # -- keyed tags ------------------------------------------------------------------------
     def mac(self, kind: bytes, value: str | bytes) -> bytes:
@@ -345,6 +356,13 @@ class Accounts:
             raise AccountError("A token needs at least one scope.")
         if account.role is Role.ADMIN:
             raise AccountError("An administrator cannot hold tokens for a person's data.")
+        if account.role is Role.OPERATOR:
+            if person_id:
+                raise AccountError("A study operator's token names no person.")
+            if scopes != [Purpose.RESEARCH.value]:
+                raise AccountError("A study operator's token can only carry the research scope.")
+        elif not person_id:
+            raise AccountError("A token needs the person it is for.")
         if account.role is Role.PERSON and account.person_id != person_id:
             raise AccountError("A person account can only make tokens for its own person.")
         if account.role is Role.CAREGIVER and set(scopes) != {Purpose.SHARING.value}:

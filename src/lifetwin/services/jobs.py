@@ -14,6 +14,10 @@ Uploaded files wait in the store as chunks sealed under the person's key (the jo
 run on another machine); the file exists in plain form only while its import runs, in
 a 0600 file under the home's ``uploads/`` folder that is removed when the job ends and
 at start-up. Erasing a person removes their jobs and uploads in the same transaction.
+
+A job that belongs to no person (a population study's training run) is submitted with
+:meth:`Jobs.submit_service`: its person id is empty and its payload is sealed under a
+key derived from the service key instead.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from lifetwin.store.vault import Person, Store
 
 log = logging.getLogger(__name__)
 CHUNK_BYTES = 1 << 20
+NO_PERSON = ""  # the person id of a service job (one that belongs to no person)
 
 
 @dataclass
@@ -105,9 +110,16 @@ class Jobs:
         self._wake = threading.Event()
         self._busy = 0
         self._busy_lock = threading.Lock()
+        self._service_keys: PersonKeys | None = None
 
     # -- sealing ---------------------------------------------------------------------------
     def _keys(self, person_id: str) -> PersonKeys | None:
+        if person_id == NO_PERSON:
+            if self._service_keys is None:
+                from lifetwin.services.accounts import Accounts
+
+                self._service_keys = Accounts(self.store).service_keys("jobs")
+            return self._service_keys
         found = self.store.person_with_keys(person_id)
         return None if found is None else found[1]
 
@@ -140,6 +152,20 @@ class Jobs:
             now + int(delay_s * 1000),
             now,
             self._seal(keys, job_id, payload),
+        )
+        self._wake.set()
+        return job_id
+
+    def submit_service(
+        self, kind: str, payload: dict[str, Any], *, job_id: str | None = None
+    ) -> str:
+        """Queue a job that belongs to no person (its payload sealed under the service)."""
+        keys = self._keys(NO_PERSON)
+        assert keys is not None
+        job_id = job_id or uuid.uuid4().hex[:16]
+        now = _now_ms()
+        self.backend.job_insert(
+            job_id, NO_PERSON, kind, now, now, self._seal(keys, job_id, payload)
         )
         self._wake.set()
         return job_id

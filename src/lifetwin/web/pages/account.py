@@ -94,6 +94,8 @@ def home(request: Request, svc: Svc) -> Response:
         return RedirectResponse("/login", status_code=303)
     if who.role is Role.PERSON and who.person_id:
         return RedirectResponse(f"/p/{who.person_id}", status_code=303)
+    if who.role is Role.OPERATOR:  # the research pack's page of studies
+        return RedirectResponse("/studies", status_code=303)
     if who.role is Role.ADMIN:
         from lifetwin.operations.store import service_status
 

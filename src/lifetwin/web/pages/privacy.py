@@ -12,6 +12,7 @@ from starlette.datastructures import UploadFile
 from lifetwin.api.deps import Svc, context
 from lifetwin.api.security import SESSION_COOKIE, ApiError
 from lifetwin.core.errors import LifeTwinError
+from lifetwin.operations import population as ops_population
 from lifetwin.operations import privacy as ops_privacy
 from lifetwin.operations.data import iso
 from lifetwin.privacy.consent import Purpose
@@ -49,6 +50,9 @@ def _plain(entry: Any, labels: dict[str, str]) -> str:
         "login": "signed in",
         "derive": f"computed {details.get('name', 'a result')} for {purpose}",
         "token": f"made an API token for {', '.join(details.get('purposes', []))}",
+        "privacy-spend": f"spent ε {details.get('epsilon', 0):g} of your privacy budget "
+        "on a research release",
+        "privacy-budget": f"set the privacy budget to ε {details.get('epsilon_limit', 0):g}",
     }
     fallback = entry.action + (" " + what if what else "")
     return f"{when} UTC — {who} {verbs.get(entry.action, fallback)}."
@@ -78,7 +82,27 @@ def privacy_page(
         active=set(matrix.allowed),
         other_grants=matrix.other_grants,
         log=[_plain(e, labels) for e in reversed(entries)],
+        research=ops_population.contributions(ctx),
     )
+
+
+@router.post("/p/{person_id}/privacy/budget")
+async def budget_submit(person_id: str, request: Request, svc: Svc, who: Viewer) -> Response:
+    """The person sets their own privacy budget for research."""
+    form = await form_csrf(request, who, svc)
+    person = own(svc, who, person_id)
+    try:
+        epsilon = float(str(form.get("epsilon") or ""))
+        found = ops_population.set_budget_limit(
+            context(svc, who, person, Purpose.SELF_ACCESS), epsilon
+        )
+    except ValueError:
+        message = "The budget must be a number, such as 5."
+    except LifeTwinError as exc:
+        message = str(exc)
+    else:
+        message = f"Your privacy budget is now ε {found.epsilon_limit:g}."
+    return RedirectResponse(f"/p/{person.id}/privacy?flash={message}", status_code=303)
 
 
 @router.post("/p/{person_id}/privacy/verify")
