@@ -30,6 +30,7 @@ PAIRS = [
     (["risk"], "/risk"),
     (["insights"], "/insights"),
     (["consent", "list"], "/consents"),
+    (["whatif"], "/whatif"),  # the saved scenario runs and suggestions
 ]
 # What differs between two calls a second apart: how old the newest reading is.
 VOLATILE = {"age_min", "status"}
