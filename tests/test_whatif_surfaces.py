@@ -225,6 +225,11 @@ def test_a_bad_scenario_is_one_sentence_on_the_command_line_and_the_api(
     assert answer.json()["detail"] == "Intervention 1 (basal), scale: must be at most 3."
     with pytest.raises(ScenarioError):
         ops.run_scenario(_ctx(world), {"interventions": [{"kind": "lunch"}]})
+    with pytest.raises(ScenarioError, match="at most 14 days"):
+        ops.run_scenario(
+            _ctx(world),
+            {"horizon_days": 30, "interventions": [{"kind": "bolus", "shift_min": -15}]},
+        )
 
 
 def test_the_command_lines_json_is_the_apis_for_a_scenario(

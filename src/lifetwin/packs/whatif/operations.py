@@ -30,17 +30,26 @@ from lifetwin.operations.context import Context
 from lifetwin.packs.whatif import capability
 from lifetwin.packs.whatif.capability import Feedback, OutcomeDifference, WhatIfError, WhatIfResult
 from lifetwin.packs.whatif.optimize import Goal, Limits, Suggestion
-from lifetwin.packs.whatif.scenario import Scenario, load_scenario, parse_scenario
+from lifetwin.packs.whatif.scenario import (
+    Scenario,
+    ScenarioError,
+    load_scenario,
+    parse_scenario,
+)
 from lifetwin.privacy.consent import Purpose
 
 PURPOSE = Purpose.SIMULATION
 DEFAULT_GOAL: Literal["time_in_range"] = "time_in_range"
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
-SAVED_LIMIT = 20  # the newest scenario runs and suggestions listed
+SAVED_LIMIT = 20
+# A glucose scenario replays the person's usual day: two weeks of it say all it can, and a
+# longer one costs the service a gigabyte and half a minute (90 days).
+GLUCOSE_MAX_DAYS = 14  # the newest scenario runs and suggestions listed
 Verdict = Literal["accept", "reject", "correct"]
 
 __all__ = [
     "DEFAULT_GOAL",
+    "GLUCOSE_MAX_DAYS",
     "PURPOSE",
     "Goal",
     "Limits",
@@ -140,6 +149,12 @@ def run_scenario(
     (:class:`~lifetwin.packs.whatif.scenario.ScenarioError`). Nothing simulable
     (no data or grants for any of its parts) is a :class:`WhatIfError` saying why."""
     chosen = _scenario(scenario)
+    if chosen.touches_glucose() and chosen.horizon_days > GLUCOSE_MAX_DAYS:
+        raise ScenarioError(
+            f"A scenario that changes meals, insulin or exercise covers at most "
+            f"{GLUCOSE_MAX_DAYS} days (it replays your usual day); run longer plans "
+            "without them."
+        )
     vault = ctx.vault()
     result = capability.whatif(vault, chosen, posterior=posterior)
     made = ScenarioRun(**dict(result), id=scenario_id(chosen))
