@@ -41,10 +41,10 @@ from lifetwin.privacy.consent import Purpose
 PURPOSE = Purpose.SIMULATION
 DEFAULT_GOAL: Literal["time_in_range"] = "time_in_range"
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
-SAVED_LIMIT = 20
+SAVED_LIMIT = 20  # the newest scenario runs and suggestions listed
 # A glucose scenario replays the person's usual day: two weeks of it say all it can, and a
 # longer one costs the service a gigabyte and half a minute (90 days).
-GLUCOSE_MAX_DAYS = 14  # the newest scenario runs and suggestions listed
+GLUCOSE_MAX_DAYS = 14
 Verdict = Literal["accept", "reject", "correct"]
 
 __all__ = [
@@ -212,7 +212,8 @@ def feedback(
 
     A correction names values of the suggestion's plan (dotted for nested ones:
     ``{"bolus_percent.dinner": 90}`` or ``{"bolus_percent": {"dinner": 90}}``), each a
-    number; it is stored as the person gave it (flat, dotted keys)."""
+    number. The values that differ from the plan are stored (flat, dotted keys); a
+    correction that changes nothing is refused, as is a key the plan does not have."""
     vault = ctx.vault()
     _exists(ctx, suggestion_id)
     found, _answers = capability.stored_suggestion(vault, suggestion_id)
