@@ -308,6 +308,23 @@ def test_the_demo_person_gets_nudges_with_reasons(alex: Vault) -> None:
         assert set(item.goals) <= set(settings.goals)  # only toward declared goals
 
 
+def test_the_demo_boluses_are_what_the_pump_delivered_for_each_meal(alex: Vault) -> None:
+    delivered = alex.read_series("insulin_delivered", purpose=SELF)
+    above = delivered.values - delivered.values.min()  # the controller's basal is constant
+    meals = [_ms(e.start) for e in _events(alex, "meal")]
+    boluses = _events(alex, "insulin")
+    assert len(boluses) == len(meals)
+    for bolus in boluses:
+        at = _ms(bolus.start)
+        i = int(np.searchsorted(delivered.ts_ms, at))
+        assert delivered.ts_ms[i] == at  # recorded in the delivery that holds it
+        assert bolus.details["insulin_u"] == pytest.approx(above[i], abs=0.011)
+        assert bolus.details["insulin_u"] > 0.3  # a meal bolus, not a basal step
+        assert min(at - m for m in meals if m <= at) <= 15 * 60_000  # just after its meal
+    total = sum(b.details["insulin_u"] for b in boluses)
+    assert total == pytest.approx(above.sum(), rel=0.01)
+
+
 def test_a_what_if_on_the_demo_person_returns_trajectories(alex: Vault) -> None:
     from lifetwin.packs.whatif.capability import whatif
     from lifetwin.packs.whatif.scenario import parse_scenario

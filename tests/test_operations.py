@@ -31,6 +31,7 @@ PAIRS = [
     (["insights"], "/insights"),
     (["consent", "list"], "/consents"),
     (["population", "budget", "--person"], "/contributions"),
+    (["whatif"], "/whatif"),  # the saved scenario runs and suggestions
 ]
 # What differs between two calls a second apart: how old the newest reading is.
 VOLATILE = {"age_min", "status"}

@@ -4,6 +4,7 @@ the generic association model, and the capability on a real store with consent."
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -499,3 +500,35 @@ def test_a_spending_plan_projects_money_out_not_the_salary(store: Store) -> None
     # about 7 days of 20 out (today, with nothing yet, counts as a day without spending)
     assert projection.usual == pytest.approx(140.0, abs=6.0)
     assert projection.scenario == pytest.approx(105.0, abs=6.0)  # 7 days of at most 15
+
+
+def test_a_sleep_suggestion_counts_nights_not_sleep_stages(store: Store) -> None:
+    """A watch logs each night as many stages; the usual bedtime and hours are the
+    night's, not a stage's."""
+    from lifetwin.core.model import Observation
+
+    vault = store.vault(store.add_person("Stella"))
+    vault.grant(Scope.parse("all"), Purpose.SIMULATION)
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    rng = np.random.default_rng(3)
+    stages: list[Observation | Event] = []
+    for d in range(30):
+        start = today - timedelta(days=30 - d) + timedelta(hours=23)
+        hours = float(rng.uniform(6.5, 7.5))
+        cuts = np.linspace(0, hours, 6)
+        for k, (a, b) in enumerate(pairwise(cuts)):
+            stages.append(
+                Observation(
+                    metric="sleep_stage",
+                    value=("light", "deep", "light", "rem", "light")[k],
+                    start=start + timedelta(hours=float(a)),
+                    end=start + timedelta(hours=float(b)),
+                    source="test-watch",
+                )
+            )
+    vault.write_records(stages)
+    found = capability.suggest(vault, optimize.Goal(kind="sleep", target=8.0))
+    assert found.status == "suggested"
+    assert 22 * 60 <= float(found.plan["bedtime_min_of_day"]) < 23 * 60  # earlier than 23:00
+    assert 7.0 <= float(found.plan["hours_in_bed"]) <= 7.6  # one step from about 7 hours
+    assert all(c.ok for c in found.constraints)

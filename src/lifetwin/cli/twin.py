@@ -340,4 +340,3 @@ def _render_risk(report: RiskReport) -> None:
     for hint in report.not_granted.values():
         out.print(hint, markup=False, soft_wrap=True)
     out.print(report.note)
-

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 import numpy as np
@@ -115,7 +115,8 @@ class GlucoseWhatIf(BaseModel):
     trajectories: list[Trajectory]
     outcomes: list[OutcomeDifference]
     model: ModelReport
-    usual_day: datetime  # the logged day replayed as "as usual"
+    usual_day: datetime  # the logged day replayed as "as usual" (its local midnight, in UTC)
+    usual_date: date | None = None  # that day's local date
 
 
 class TrainingWhatIf(BaseModel):
@@ -396,7 +397,11 @@ def _glucose_whatif(
     )
     return (
         GlucoseWhatIf(
-            trajectories=trajectories, outcomes=outcomes, model=report, usual_day=day_moment
+            trajectories=trajectories,
+            outcomes=outcomes,
+            model=report,
+            usual_day=day_moment,
+            usual_date=(day_moment + timedelta(minutes=data.tz_min)).date(),
         ),
         lineage,
         data.body_mass_note,
@@ -429,6 +434,21 @@ def _sleep_hours(vault: Vault, days: int, end_ms: int) -> tuple[F64, Lineage]:
             hours = (item.end - item.start).total_seconds() / 3600
             out[d] = hours if math.isnan(out[d]) else out[d] + hours
     return out, records.lineage
+
+
+NIGHT_GAP = 3 * 3_600_000  # stages less than this apart belong to the same night
+
+
+def _nights(records: Any) -> list[tuple[datetime, datetime]]:
+    """(went to bed, woke) per night: a night's sleep stages are one span, however many."""
+    spans = sorted((r.start, r.end) for r in records if r.end is not None)
+    nights: list[tuple[datetime, datetime]] = []
+    for start, end in spans:
+        if nights and (start - nights[-1][1]).total_seconds() * 1000 <= NIGHT_GAP:
+            nights[-1] = (nights[-1][0], max(nights[-1][1], end))
+        else:
+            nights.append((start, end))
+    return nights
 
 
 def _associations(
@@ -700,11 +720,12 @@ def suggest(
     else:
         records = vault.read_records("sleep_stage", purpose=PURPOSE)
         lineage = records.lineage
-        starts = [r.start for r in records if r.end is not None]
-        ends = [r.end for r in records if r.end is not None]
-        if len(starts) < 21:
+        nights = _nights(records)
+        starts = [a for a, _b in nights]
+        ends = [b for _a, b in nights]
+        if len(nights) < 21:
             raise WhatIfError(
-                "A sleep suggestion needs at least 21 sleep records visible to the "
+                "A sleep suggestion needs at least 21 nights of sleep visible to the "
                 "simulation purpose."
             )
         hours, _lin = _sleep_hours(vault, 120, int(datetime.now(UTC).timestamp() * 1000))

@@ -451,6 +451,7 @@ def _glucose(write: _Writer, frame: _Frame, seed: int) -> tuple[I64, F64]:
     meals: list[Observation | Event] = []
     boluses: list[Observation | Event] = []
     eating = (run.carbs_g > 0) & inside
+    basal = float(run.insulin_u.min())  # the controller's basal is constant
     edges = np.flatnonzero(np.diff(np.concatenate(([0], eating.astype(int), [0]))))
     for lo, hi in zip(edges[::2], edges[1::2], strict=True):
         carbs = float(np.round(run.carbs_g[lo:hi].sum(), 1))
@@ -464,11 +465,17 @@ def _glucose(write: _Writer, frame: _Frame, seed: int) -> tuple[I64, F64]:
                 source="demo-cgm",
             )
         )
-        bolus = float(np.round(run.insulin_u[lo:hi].sum(), 2))
+        # The controller boluses in the sample after it sees the meal: the bolus is what
+        # that delivery holds above the basal, recorded when it was delivered.
+        at = min(hi, len(run.insulin_u) - 1)
+        extra = run.insulin_u[lo : at + 1].sum() - basal * (at + 1 - lo)
+        bolus = float(np.round(max(extra, 0.0), 2))
+        if bolus <= 0 or not inside[at]:
+            continue
         boluses.append(
             Event(
                 kind=EventKind.INSULIN,
-                start=when,
+                start=_local(int(cgm_ts[at])),
                 details={"insulin_u": bolus, "type": "bolus"},
                 source="demo-pump",
             )
