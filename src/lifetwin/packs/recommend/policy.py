@@ -70,7 +70,10 @@ SENSITIVE_FEATURES: frozenset[str] = frozenset(FEATURE_SOURCES)
 # Plain links the prior starts from: (context feature, goal an item serves) -> weight.
 PRIOR_LINKS: dict[tuple[str, str], float] = {
     ("sleep_debt", "sleep_better"): 0.3,
-    ("hour_sin", "sleep_better"): -0.2,  # evenings (the sine is negative after 6 pm)
+    # evenings: -sin + cos peaks at 9 pm and is negative from 3 am to 3 pm (-sin alone,
+    # negative all afternoon, pushed "wind down tonight" from noon on)
+    ("hour_sin", "sleep_better"): -0.14,
+    ("hour_cos", "sleep_better"): 0.14,
     ("recent_activity", "move_more"): -0.3,
     ("mood", "stress_less"): -0.3,
     ("glucose", "glucose_in_range"): 0.3,
