@@ -30,9 +30,14 @@ PAIRS = [
     (["risk"], "/risk"),
     (["insights"], "/insights"),
     (["consent", "list"], "/consents"),
+    (["recommend"], "/recommendations"),
+    (["recommend-settings"], "/recommendations/settings"),
+    (["recommend-log"], "/recommendations/log"),
+    (["learn"], "/learning"),
 ]
-# What differs between two calls a second apart: how old the newest reading is.
-VOLATILE = {"age_min", "status"}
+# What differs between two calls a second apart: how old the newest reading is, and when
+# an operation that forecasts from now was asked.
+VOLATILE = {"age_min", "status", "asked_at"}
 
 
 def _strip(value: Any) -> Any:

@@ -34,7 +34,6 @@ from collections.abc import Mapping
 
 import numpy as np
 import numpy.typing as npt
-from scipy.linalg import lapack
 
 from lifetwin.packs.recommend.catalog import GOALS, ITEM_DIM, goal_slot
 
@@ -131,6 +130,8 @@ def spd_inverse(a: F64) -> F64:
     >>> spd_inverse(np.array([[4.0, 0.0], [0.0, 2.0]])).round(12).tolist()
     [[0.25, 0.0], [0.0, 0.5]]
     """
+    from scipy.linalg import lapack  # here: the command line starts without scipy
+
     factor, info = lapack.dpotrf(a, lower=False)
     if info != 0:
         raise np.linalg.LinAlgError("the policy's precision matrix is not positive definite")
