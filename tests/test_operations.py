@@ -32,9 +32,14 @@ PAIRS = [
     (["consent", "list"], "/consents"),
     (["population", "budget", "--person"], "/contributions"),
     (["whatif"], "/whatif"),  # the saved scenario runs and suggestions
+    (["recommend"], "/recommendations"),
+    (["recommend-settings"], "/recommendations/settings"),
+    (["recommend-log"], "/recommendations/log"),
+    (["learn"], "/learning"),
 ]
-# What differs between two calls a second apart: how old the newest reading is.
-VOLATILE = {"age_min", "status"}
+# What differs between two calls a second apart: how old the newest reading is, and when
+# an operation that forecasts from now was asked.
+VOLATILE = {"age_min", "status", "asked_at"}
 
 
 def _strip(value: Any) -> Any:

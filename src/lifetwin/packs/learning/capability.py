@@ -4,8 +4,9 @@ Public entry points:
 
 - ``learner_state(vault, now=None, purpose=Purpose.TWIN_CORE) -> LearnerState`` — for
   the dashboard page: mastery of every skill (Bayesian knowledge tracing on the
-  person's own answers, ``bkt``), recall forecast now and in a week for each card
-  (FSRS, ``memory``), what is due, and the next steps.
+  person's own answers, ``bkt``), recall forecast now and in a week for each card and
+  over the next 30 days for each deck (FSRS, ``memory``), what is due, and the next
+  steps.
 - ``next_steps(vault, now=None, k=5) -> list[LearningStep]`` — reviews that are due
   (least likely remembered first) and practice on the skills whose predicted chance of
   a right answer is nearest :data:`TARGET_P_CORRECT` (hard enough to learn from, easy
@@ -36,6 +37,7 @@ from lifetwin.privacy.lineage import Lineage
 from lifetwin.store.vault import Vault
 
 TARGET_P_CORRECT = 0.85
+FORECAST_DAYS = (0, 1, 2, 3, 5, 7, 10, 14, 21, 30)
 MASTERED = 0.95
 MIN_ATTEMPTS_TO_FIT = 30
 
@@ -63,6 +65,17 @@ class CardRecall(BaseModel):
     lapses: int
 
 
+class DeckForecast(BaseModel):
+    """How well a deck's cards will be remembered in the days ahead without reviewing:
+    the mean of FSRS's recall forecast over the deck's cards."""
+
+    skill: str
+    cards: int
+    due_now: int
+    days: list[int]
+    mean_recall: list[float]
+
+
 class LearningStep(BaseModel):
     id: str
     kind: Literal["review", "practice"]
@@ -80,6 +93,7 @@ class LearnerState(BaseModel):
     cards: list[CardRecall]
     due_now: int
     mean_recall_now: float | None
+    recall_forecast: list[DeckForecast] = Field(default_factory=list)
     bkt_params: dict[str, float]
     bkt_fitted: bool
     next_steps: list[LearningStep]
@@ -135,6 +149,7 @@ def _state(vault: Vault, now: datetime, purpose: Purpose, max_cards: int) -> Lea
         )
     fsrs = scheduler()
     cards = []
+    curves: dict[str, list[list[float]]] = defaultdict(list)
     for card, items in by_card.items():
         reviews = [
             (e.start, int(e.details.get("rating") or (3 if _correct(e) else 1))) for e in items
@@ -143,6 +158,9 @@ def _state(vault: Vault, now: datetime, purpose: Purpose, max_cards: int) -> Lea
         if state is None:
             continue
         first = items[0]
+        curves[str(first.details.get("skill") or "unnamed skill")].append(
+            [recall_probability(state, now + timedelta(days=d), fsrs) for d in FORECAST_DAYS]
+        )
         cards.append(
             CardRecall(
                 card=card,
@@ -160,6 +178,16 @@ def _state(vault: Vault, now: datetime, purpose: Purpose, max_cards: int) -> Lea
     cards.sort(key=lambda c: (c.recall_now, c.card))
     due = [c for c in cards if c.due <= now]
     steps = _steps(skills, due, now)
+    forecast = [
+        DeckForecast(
+            skill=skill,
+            cards=len(rows),
+            due_now=sum(1 for c in due if c.skill == skill),
+            days=list(FORECAST_DAYS),
+            mean_recall=[round(sum(col) / len(col), 4) for col in zip(*rows, strict=True)],
+        )
+        for skill, rows in sorted(curves.items())
+    ]
     return LearnerState(
         person=vault.person.id,
         at=now,
@@ -167,6 +195,7 @@ def _state(vault: Vault, now: datetime, purpose: Purpose, max_cards: int) -> Lea
         cards=cards[:max_cards],
         due_now=len(due),
         mean_recall_now=round(sum(c.recall_now for c in cards) / len(cards), 4) if cards else None,
+        recall_forecast=forecast,
         bkt_params={k: round(v, 4) for k, v in params.as_dict().items()},
         bkt_fitted=fitted,
         next_steps=steps,
@@ -211,13 +240,33 @@ def _steps(skills: list[SkillMastery], due: list[CardRecall], now: datetime) -> 
                 skill=learner.skill,
                 title=f"Practise {learner.skill}",
                 p_correct=learner.p_correct_next,
-                why=(
-                    f"You would answer about {100 * learner.p_correct_next:.0f} % right: hard "
-                    "enough to learn from, close to the 85 % that suits learning best."
-                ),
+                why=_practice_why(learner.p_correct_next),
             )
         )
     return steps
+
+
+def _practice_why(p_correct: float) -> str:
+    """Why a practice step has the right difficulty, in words.
+
+    >>> _practice_why(0.8).split(":")[1]
+    ' hard enough to learn from, close to the 85 % that suits learning best.'
+    >>> _practice_why(0.5).split(":")[1].split(",")[0]
+    ' harder than the 85 % that suits learning best'
+    """
+    said = f"You would answer about {100 * p_correct:.0f} % right"
+    target = f"{100 * TARGET_P_CORRECT:.0f} %"
+    if abs(p_correct - TARGET_P_CORRECT) <= 0.1:
+        return f"{said}: hard enough to learn from, close to the {target} that suits learning best."
+    if p_correct < TARGET_P_CORRECT:
+        return (
+            f"{said}: harder than the {target} that suits learning best, but the nearest to it "
+            "of the skills you are learning; go slowly, or go back over the basics first."
+        )
+    return (
+        f"{said}: easier than the {target} that suits learning best, but the nearest to it "
+        "of the skills you are learning."
+    )
 
 
 def learner_state(

@@ -48,7 +48,7 @@ def replay(
     if not reviews:
         return None
     fsrs = fsrs or scheduler()
-    card = Card()
+    card = Card(card_id=0)  # an id of our own: fsrs sleeps 1 ms to make one from the clock
     lapses = 0
     for moment, rating in sorted(reviews, key=lambda r: r[0]):
         rated = Rating(min(max(int(rating), 1), 4))
@@ -68,7 +68,7 @@ def replay(
 def recall_probability(state: MemoryState, at: datetime, fsrs: Scheduler | None = None) -> float:
     """FSRS's forecast of the chance to recall the card at ``at`` (elapsed whole days)."""
     fsrs = fsrs or scheduler()
-    card = Card(stability=state.stability_days, difficulty=state.difficulty)
+    card = Card(card_id=0, stability=state.stability_days, difficulty=state.difficulty)
     card.last_review = state.last_review
     return float(fsrs.get_card_retrievability(card, at.astimezone(UTC)))
 

@@ -24,8 +24,8 @@ Ranking happens here, on the person's side; a provider's catalog comes in, and o
 what ``provider_view`` shows may go out. Implicit outcomes (did the person walk after a
 walk nudge?) are read from the twin at the next call and update the policy too.
 
-State lives sealed in the vault under three names; :func:`load_state` and
-:func:`save_state` are the only functions that touch it.
+State lives sealed in the vault under three names; the ``load_*`` functions and
+:func:`save_state` are the only ones that touch it.
 """
 
 from __future__ import annotations
@@ -196,17 +196,24 @@ class ProviderView(BaseModel):
 _SETTINGS, _POLICY, _LOG = "recommend:settings", "recommend:policy", "recommend:log"
 
 
+def load_settings(vault: Vault) -> RecommendSettings:
+    raw = vault.get_state(_SETTINGS)
+    return RecommendSettings.model_validate_json(raw) if raw else RecommendSettings()
+
+
+def load_log(vault: Vault) -> RecommendLog:
+    """What was shown and answered (without the policy, which is costlier to load)."""
+    raw = vault.get_state(_LOG)
+    return RecommendLog.model_validate_json(raw) if raw else RecommendLog()
+
+
+def load_policy(vault: Vault) -> LinUCB:
+    raw = vault.get_state(_POLICY)
+    return LinUCB.from_bytes(raw) if raw else personal_policy()
+
+
 def load_state(vault: Vault) -> tuple[RecommendSettings, LinUCB, RecommendLog]:
-    raw_settings = vault.get_state(_SETTINGS)
-    raw_policy = vault.get_state(_POLICY)
-    raw_log = vault.get_state(_LOG)
-    return (
-        RecommendSettings.model_validate_json(raw_settings)
-        if raw_settings
-        else RecommendSettings(),
-        LinUCB.from_bytes(raw_policy) if raw_policy else personal_policy(),
-        RecommendLog.model_validate_json(raw_log) if raw_log else RecommendLog(),
-    )
+    return load_settings(vault), load_policy(vault), load_log(vault)
 
 
 def save_state(
@@ -226,7 +233,7 @@ def save_state(
 
 # -- settings --------------------------------------------------------------------------
 def get_settings(vault: Vault) -> RecommendSettings:
-    return load_state(vault)[0]
+    return load_settings(vault)
 
 
 def update_settings(vault: Vault, **changes: Any) -> RecommendSettings:
@@ -481,6 +488,8 @@ REUSE_MIN = 30
 
 
 def _recent_slate(log: RecommendLog, provider: str, now: datetime) -> list[Recommendation]:
+    """The last slate's items the person has not answered yet, if it is recent: feedback on
+    one item takes that one away and leaves the others where they were."""
     if not log.pending:
         return []
     last = log.pending[-1].recommendation.lineage.computed_at
@@ -491,9 +500,21 @@ def _recent_slate(log: RecommendLog, provider: str, now: datetime) -> list[Recom
         for p in log.pending
         if p.recommendation.lineage.computed_at == last and p.recommendation.provider == provider
     ]
-    if not slate or any(p.resolved is not None for p in slate):
-        return []
-    return [p.recommendation for p in slate]
+    return [p.recommendation for p in slate if p.resolved is None]
+
+
+def _still_valid(
+    slate: Sequence[Recommendation], settings: RecommendSettings, allowed: set[str]
+) -> bool:
+    """Whether a shown slate may be shown again: every item serves a goal still declared,
+    and no reason uses data that recommendations may no longer read."""
+    for rec in slate:
+        if not set(rec.goals) & set(settings.goals):
+            return False
+        for reason in rec.reasons:
+            if reason.feature in FEATURE_SOURCES and reason.feature not in allowed:
+                return False
+    return True
 
 
 def recommend(
@@ -505,16 +526,19 @@ def recommend(
 ) -> Recommendations:
     """Rank a catalog for the person now, within the guardrails, with reasons.
 
-    A slate shown less than ``REUSE_MIN`` minutes ago for the same provider, with no
-    feedback yet, is shown again rather than replaced (a page reload is not a new
-    recommendation); ``fresh=True`` ranks anew.
+    The items of a slate shown less than ``REUSE_MIN`` minutes ago for the same provider
+    that have no feedback yet are shown again rather than replaced (a page reload is not a
+    new recommendation), as long as each still serves a declared goal and its reasons use
+    only data still allowed; ``fresh=True`` ranks anew.
     """
     now = _now(now)
-    settings, policy, log = load_state(vault)
+    settings, log = load_settings(vault), load_log(vault)
     provider = catalog.provider if catalog is not None else "lifetwin"
     # Reuse only when a new slate could be shown now (not paused, not in quiet hours).
     if not fresh and stop_reason(settings, now, []) is None:
         again = _recent_slate(log, provider, now)
+        if again and not _still_valid(again, settings, allowed_features(vault)):
+            again = []
         if again:
             vault.log_event(
                 "recommend", PURPOSE.value, provider=provider, again=[r.id for r in again]
@@ -528,6 +552,7 @@ def recommend(
                 lineage=again[0].lineage,
                 controls=_controls(settings, set(log.used_features)),
             )
+    policy = load_policy(vault)  # only now: a shown slate again needs no policy
     # A grant withdrawn anywhere (the privacy centre, the CLI) reaches the policy here.
     withdrawn = set(FEATURE_SOURCES) - allowed_features(vault)
     purged = _purge(policy, log, withdrawn)
@@ -684,8 +709,7 @@ def _find(log: RecommendLog, recommendation_id: str) -> Pending:
 
 def why(vault: Vault, recommendation_id: str) -> Recommendation:
     """The reasons and lineage of a recommendation that was shown."""
-    _settings, _policy, log = load_state(vault)
-    found = _find(log, recommendation_id).recommendation
+    found = _find(load_log(vault), recommendation_id).recommendation
     vault.log_event("read", Purpose.SELF_ACCESS.value, what="recommendation", id=recommendation_id)
     return found
 
@@ -765,7 +789,7 @@ def feedback(
 
 def reset_blocked(vault: Vault) -> int:
     """Let every item marked "not interested" be suggested again; return how many."""
-    _settings, _policy, log = load_state(vault)
+    log = load_log(vault)
     count = len(log.blocked)
     log.blocked = []
     save_state(vault, log=log)
@@ -878,8 +902,7 @@ def provider_view(vault: Vault, provider: str) -> ProviderView:
     )
     interactions: list[dict[str, str]] = []
     if named:
-        _settings, _policy, log = load_state(vault)
-        for pending in log.pending:
+        for pending in load_log(vault).pending:
             rec = pending.recommendation
             if rec.provider == provider:
                 interactions.append(

@@ -34,7 +34,6 @@ from collections.abc import Mapping
 
 import numpy as np
 import numpy.typing as npt
-from scipy.linalg import lapack
 
 from lifetwin.packs.recommend.catalog import GOALS, ITEM_DIM, goal_slot
 
@@ -70,7 +69,10 @@ SENSITIVE_FEATURES: frozenset[str] = frozenset(FEATURE_SOURCES)
 # Plain links the prior starts from: (context feature, goal an item serves) -> weight.
 PRIOR_LINKS: dict[tuple[str, str], float] = {
     ("sleep_debt", "sleep_better"): 0.3,
-    ("hour_sin", "sleep_better"): -0.2,  # evenings (the sine is negative after 6 pm)
+    # evenings: -sin + cos peaks at 9 pm and is negative from 3 am to 3 pm (-sin alone,
+    # negative all afternoon, pushed "wind down tonight" from noon on)
+    ("hour_sin", "sleep_better"): -0.14,
+    ("hour_cos", "sleep_better"): 0.14,
     ("recent_activity", "move_more"): -0.3,
     ("mood", "stress_less"): -0.3,
     ("glucose", "glucose_in_range"): 0.3,
@@ -128,6 +130,8 @@ def spd_inverse(a: F64) -> F64:
     >>> spd_inverse(np.array([[4.0, 0.0], [0.0, 2.0]])).round(12).tolist()
     [[0.25, 0.0], [0.0, 0.5]]
     """
+    from scipy.linalg import lapack  # here: the command line starts without scipy
+
     factor, info = lapack.dpotrf(a, lower=False)
     if info != 0:
         raise np.linalg.LinAlgError("the policy's precision matrix is not positive definite")
