@@ -239,8 +239,17 @@ def _render_insights(found: InsightList) -> None:
             f"{found.metrics_tested} daily metrics (they need the twin_core grant and "
             f"{found.min_days} days)."
         )
-    for insight in found.items:
-        out.print(f"- {insight.sentence} (q = {insight.q_value:.3g})", soft_wrap=True)
+    for rank, insight in enumerate(found.items, 1):
+        out.print(f"{rank}. {insight.headline}", soft_wrap=True, markup=False)
+        detail = insight.sentence[len(insight.headline) :].strip()
+        out.print(f"   {detail} q = {insight.q_value:.2g}.", soft_wrap=True, markup=False)
+    if found.related:
+        out.print(
+            f"Not compared ({found.related_left_out} comparisons), being one thing measured "
+            f"two ways: {'; '.join(found.related)}.",
+            soft_wrap=True,
+            markup=False,
+        )
 
 
 @app.command()

@@ -453,6 +453,15 @@ class InsightView(BaseModel):
     days_low: int
     unit: str
     sentence: str
+    headline: str = Field(default="", description="the finding in one plain sentence")
+    cause_name: str = ""
+    effect_name: str = ""
+    cause_unit: str = ""
+    cause_difference: float = Field(
+        default=0.0, description="the cause's mean on its high days minus on its other days"
+    )
+    effect_high: float = Field(default=0.0, description="the effect's mean after high days")
+    effect_low: float = Field(default=0.0, description="the effect's mean after other days")
 
 
 class InsightList(BaseModel):
@@ -460,6 +469,13 @@ class InsightList(BaseModel):
     metrics_tested: int
     fdr: float
     min_days: int
+    pairs_tested: int = 0
+    related_left_out: int = Field(
+        default=0, description="tests not run: pairs that measure one thing two ways"
+    )
+    related: list[str] = Field(
+        default_factory=list, description="the groups of related metrics among the person's"
+    )
 
 
 def insights(
@@ -467,17 +483,21 @@ def insights(
 ) -> InsightList:
     """Associations between the person's daily metrics (lags 0–2 days), with the false
     discovery rate controlled across every pair tested (reads for twin_core)."""
-    from lifetwin.capabilities.insights import daily_table, find_insights
+    from lifetwin.capabilities.insights import LAGS, RELATED, daily_table, find_insights, pairs
 
     if not 0 < fdr < 1:
         raise LifeTwinError("The false discovery rate must be between 0 and 1.")
     table, units = daily_table(ctx.vault(), min_days=min_days)
     found = find_insights(table, units, min_days=min_days, fdr=fdr)
+    kept, left_out = pairs(sorted(table), LAGS)
     return InsightList(
         items=[InsightView(**asdict(i)) for i in found],
         metrics_tested=len(table),
         fdr=fdr,
         min_days=min_days,
+        pairs_tested=len(kept),
+        related_left_out=left_out,
+        related=[why for why, group, _hub in RELATED if len(group & table.keys()) >= 2],
     )
 
 

@@ -39,7 +39,21 @@ def environment() -> Environment:
     loaders += [PackageLoader(p.templates) for p in registry().pages if p.templates]
     env = Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape())
     env.filters["unit"] = lambda unit: "" if unit in ("dimensionless", "count", "") else unit
+    _display_filters(env)
     return env
+
+
+def _display_filters(env: Environment) -> None:
+    """Values and times as :mod:`lifetwin.core.display` shows them on the command line:
+    ``{{ v | amount(unit, code) }}``, ``{{ low | span(high, unit, code) }}``,
+    ``{{ moment | local(zone) }}`` (``zone``: the page's, see :func:`page`)."""
+    from lifetwin.core import display
+
+    env.filters["amount"] = display.amount
+    env.filters["span"] = display.span
+    env.filters["unit_label"] = display.unit_label
+    env.filters["local"] = display.local
+    env.filters["number"] = display.number
 
 
 def navigation(request: Request, who: Principal | None, person: Person | None) -> list[Any]:
