@@ -172,6 +172,44 @@ def span(low: float, high: float, unit: str, code: str | None = None) -> str:
     return f"{first} to {last}"
 
 
+_SUFFIXES = {
+    "_m": "m",
+    "_kcal": "kcal",
+    "_bpm": "bpm",
+    "_g": "g",
+    "_u": "U",
+    "_min": "min",
+    "_kg": "kg",
+    "_mg_dl": "mg/dL",
+}
+
+
+def details(fields: dict[str, object], limit: int = 6) -> str:
+    """An event's details in one line, each number with the unit its name carries.
+
+    >>> details({"distance_m": 10520.0, "duration_s": 3000, "avg_heart_rate_bpm": 151.2})
+    'distance 10.5 km, duration 50 min, avg heart rate 151 bpm'
+    """
+    parts = []
+    for key, value in fields.items():
+        if value is None or isinstance(value, dict | list):
+            continue
+        label, shown = key, str(value)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if key.endswith("_s"):
+                label, shown = key[:-2], _minutes(float(value) / 60, None)
+            else:
+                suffix = next((s for s in _SUFFIXES if key.endswith(s)), None)
+                if suffix:
+                    label, shown = key[: -len(suffix)], amount(float(value), _SUFFIXES[suffix])
+                else:
+                    shown = number(float(value))
+        parts.append(f"{label.replace('_', ' ')} {shown}")
+        if len(parts) == limit:
+            break
+    return ", ".join(parts)
+
+
 # -- times --------------------------------------------------------------------------------
 def zone(name: str | None = None, offset_min: int | None = None) -> tzinfo:
     """The zone times are shown in: a named IANA zone, else a fixed offset (the one the
