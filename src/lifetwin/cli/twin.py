@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -52,11 +52,17 @@ def overview(person: PersonArg, as_json: JsonOpt = False) -> None:
 
 
 def _render_overview(found: Overview) -> None:
+    from lifetwin.core.display import amount
+
     if not found.twin_core:
         out.print("The twin has no data it may use (it needs the twin_core grant).")
     for m in found.metrics:
         mark = "[bold red]![/bold red] " if m.unusual else "  "
-        out.print(f"{mark}{m.name}: {m.sentence}", soft_wrap=True)
+        age = f" ({m.age_days:.0f} days old)" if m.stale else ""
+        out.print(
+            f"{mark}{m.name}: {amount(m.latest, m.unit, m.metric)}{age}. {m.sentence}",
+            soft_wrap=True,
+        )
     for a in found.alerts:
         out.print(f"alert {a.day.isoformat()}: {a.message}", soft_wrap=True)
     for f in found.freshness:
@@ -74,13 +80,17 @@ def twin(
     as_json: JsonOpt = False,
 ) -> None:
     """The twin's state: each metric's latest value against the person's own baselines."""
+    from lifetwin.operations.person import zone_of
     from lifetwin.operations.twin import twin as run
 
     ctx = _twin_context(person, Purpose.TWIN_CORE)
-    emit(run(ctx, as_of=when(as_of)), as_json, lambda t: _render_twin(t, as_of))
+    found = run(ctx, as_of=when(as_of))
+    emit(found, as_json, lambda t: _render_twin(t, as_of, zone_of(ctx)))
 
 
-def _render_twin(found: TwinView, as_of: str | None) -> None:
+def _render_twin(found: TwinView, as_of: str | None, where: Any) -> None:
+    from lifetwin.core.display import amount, local, zone_name
+
     if as_of:
         out.print(f"{found.person}'s twin as of {as_of} (rebuilt from the data before it)")
     else:
@@ -88,19 +98,40 @@ def _render_twin(found: TwinView, as_of: str | None) -> None:
     if not found.metrics:
         out.print("The twin has no data it may use (it needs the twin_core grant).")
         return
-    table = Table("metric", "latest", "unit", "when (UTC)", "usual now (± spread)", "z", "")
+    table = Table(
+        "metric",
+        "latest",
+        f"when ({zone_name(where)})",
+        "usual now (± spread)",
+        "z",
+        "",
+    )
+    stale = 0
     for m in found.metrics:
-        usual = f"{m.usual:.4g} ± {m.spread:.3g}" if m.usual is not None and m.spread else ""
+        usual = ""
+        if m.usual is not None:
+            usual = amount(m.usual, m.unit, m.metric)
+            if m.spread:
+                usual += f" ± {amount(m.spread, m.unit, m.metric, change=True)}"
+        marks = ["unusual"] if m.unusual else []
+        if m.stale and not as_of:
+            stale += 1
+            marks.append(f"stale ({m.age_days:.0f} days old)")
         table.add_row(
             m.metric,
-            f"{m.latest:g}",
-            m.unit if m.unit not in ("count", "dimensionless") else "",
-            fmt_time(m.at),
+            amount(m.latest, m.unit, m.metric),
+            local(m.at, where),
             usual,
             f"{m.z:+.1f}" if m.z is not None else "",
-            "unusual" if m.unusual else "",
+            ", ".join(marks),
         )
     out.print(table)
+    if stale:
+        out.print(
+            f"{stale} latest value(s) are more than 3 days old: the twin judges them by "
+            "what it knew then (import newer data to refresh them).",
+            soft_wrap=True,
+        )
     for key, value in found.measures.items():
         out.print(f"{key.replace('_', ' ')}: {value}", markup=False)
 

@@ -23,8 +23,8 @@ Pure functions on the standard library only (the command line imports this at st
 '0.27 points'
 >>> amount(4.0, "dimensionless", "energy_level")
 '4 of 5'
->>> amount(-12.5, "currency", currency="EUR")
-'-12.50 EUR'
+>>> amount(-12.5, "currency", currency="EUR"), amount(-36.8, "EUR")
+('-12.50 EUR', '-36.80 EUR')
 >>> local(datetime(2026, 3, 1, 6, 34, tzinfo=UTC), zone("Europe/Berlin"))
 '2026-03-01 07:34 CET'
 """
@@ -143,9 +143,10 @@ def amount(
         return _minutes(value, significant)
     if unit == "m" and abs(value) >= 1000:
         return f"{number(value / 1000, significant=significant or 3)} km"
-    if unit == "currency":
+    if unit == "currency" or (len(unit) == 3 and unit.isalpha() and unit.isupper()):
         text = f"{value:,.2f}"
-        return f"{text} {currency}" if currency else text
+        code = currency if unit == "currency" else unit
+        return f"{text} {code}" if code else text
     shown = number(value, significant=significant)
     if code in _SCALES and change:
         return f"{shown} points"

@@ -31,6 +31,7 @@ DEVIATION_BUDGET = 1.0  # false "unusual value" alerts per metric and month
 CGM_DAYS = 14  # the consensus report's period (Battelino et al. 2019)
 DAILY_HORIZON = 7
 RECENT_ALERT_DAYS = 14
+STALE_DAYS = 3  # a latest value older than this is stale (as `lifetwin doctor` says)
 
 
 # -- the twin's state -----------------------------------------------------------------------
@@ -48,6 +49,8 @@ class MetricNow(BaseModel):
     z: float | None
     unusual: bool
     sentence: str
+    age_days: float | None = Field(default=None, description="how old the latest value is")
+    stale: bool = Field(default=False, description="older than STALE_DAYS (3) days")
 
 
 class Slot(BaseModel):
@@ -77,15 +80,20 @@ class TwinView(BaseModel):
 def _rows(state: Any, vault: Any, as_of: datetime | None) -> tuple[list[MetricNow], Any]:
     from lifetwin.capabilities.twin_state import twin_summary
 
-    summary = twin_summary(state, profile=vault.profile(), as_of=as_of)
+    profile = vault.profile()
+    summary = twin_summary(state, profile=profile, as_of=as_of)
+    now = datetime.now(UTC)
     rows = []
     for row in summary.metrics:
         m = metric(row.metric)
+        age = (now - row.at).total_seconds() / 86400
         rows.append(
             MetricNow(
                 metric=row.metric,
                 name=m.name,
-                unit=m.unit,
+                unit=m.unit if m.unit != "currency" else str(profile.get("currency") or ""),
+                age_days=round(age, 1),
+                stale=age > STALE_DAYS,
                 latest=num(row.value, 2) or 0.0,
                 at=row.at,
                 usual=num(row.usual, 2),

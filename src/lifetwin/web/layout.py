@@ -17,6 +17,7 @@ from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 
 from lifetwin.api.deps import Svc, context
 from lifetwin.api.security import Principal
+from lifetwin.core.errors import LifeTwinError
 from lifetwin.privacy.consent import Purpose
 from lifetwin.services.accounts import Role
 
@@ -78,8 +79,25 @@ def page(request: Request, template: str, status: int = 200, **values: Any) -> H
     values.setdefault("person", None)
     values.setdefault("shared_person", None)
     values.setdefault("nav", navigation(request, who, values["person"]))
+    if "zone" not in values:
+        values["zone"] = _zone(request, who, values["person"] or values["shared_person"])
     html = environment().get_template(template).render(request=request, **values)
     return HTMLResponse(html, status_code=status)
+
+
+def _zone(request: Request, who: Principal | None, person: Person | None) -> Any:
+    """The zone a page shows times in: the person's profile zone, else UTC (pages that
+    read data pass their own, see ``lifetwin.operations.person.zone_of``)."""
+    from lifetwin.core.display import zone
+
+    if person is None or who is None:
+        return zone()
+    svc: Service = request.app.state.service
+    try:
+        named = svc.gate.vault(who, person).profile().get("time_zone")
+    except LifeTwinError:
+        return zone()
+    return zone(str(named) if named else None)
 
 
 def viewer(request: Request, svc: Svc) -> Principal:
