@@ -248,7 +248,7 @@ def create_app(
         version=__version__,
         summary="A private digital twin: your data, your key, your consent.",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served by the dashboard from our own copy of Swagger UI (offline)
         redoc_url=None,
     )
     app.state.service = service

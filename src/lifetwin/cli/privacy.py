@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -124,6 +123,40 @@ def consent_revoke(
     )
 
 
+@consent_app.command("share")
+def consent_share(
+    person: PersonArg,
+    category: Annotated[str, typer.Option("--category", help="The data category to share.")],
+    recipient: Annotated[
+        str, typer.Option("--with", help="The caregiver's account name to share it with.")
+    ],
+    as_json: JsonOpt = False,
+) -> None:
+    """Share a data category with a caregiver's account (a sharing grant naming them)."""
+    from lifetwin.operations import privacy
+
+    made = privacy.share(context(person), category, recipient)
+    emit(
+        made,
+        as_json,
+        lambda m: out.print(f"Shared {m.category} with {m.recipient} (grant {m.grant})."),
+    )
+
+
+@consent_app.command("shares")
+def consent_shares(person: PersonArg, as_json: JsonOpt = False) -> None:
+    """List what the person shares, with whom."""
+    from lifetwin.operations import privacy
+
+    def render(found: privacy.ShareList) -> None:
+        if not found.items:
+            out.print("Nothing is shared with anyone.")
+        for s in found.items:
+            out.print(f"{s.grant}: {s.category} with {s.recipient} since {s.since:%Y-%m-%d}")
+
+    emit(privacy.shares(context(person)), as_json, render)
+
+
 @audit_app.command("verify")
 def audit_verify(
     person: Annotated[
@@ -202,20 +235,18 @@ def audit_show(
 ) -> None:
     """Who accessed what, when, and for which purpose."""
     from lifetwin.operations import privacy
+    from lifetwin.operations.person import zone_of
 
-    emit(privacy.audit(context(person), limit=limit), as_json, _render_audit)
+    ctx = context(person)
+    emit(privacy.audit(ctx, limit=limit), as_json, lambda f: _render_audit(f, zone_of(ctx)))
 
 
-def _render_audit(found: AuditPage) -> None:
-    table = Table("#", "when", "who", "action", "purpose", "what")
+def _render_audit(found: AuditPage, where: Any) -> None:
+    from lifetwin.core.display import local, zone_name
+
+    table = Table("#", f"when ({zone_name(where)})", "who", "what", title="Newest last")
     for e in reversed(found.items):
-        moment = datetime.fromisoformat(e.time.replace("Z", "+00:00")).astimezone(UTC)
-        what = ", ".join(
-            f"{k}={v}" for k, v in (e.details or {}).items() if v not in (None, [], ())
-        )
-        table.add_row(
-            str(e.seq), moment.strftime("%Y-%m-%d %H:%M:%S"), e.actor, e.action, e.purpose, what
-        )
+        table.add_row(str(e.seq), local(e.time, where, seconds=True), e.who, e.sentence)
     out.print(table)
 
 

@@ -231,10 +231,18 @@ def zone(name: str | None = None, offset_min: int | None = None) -> tzinfo:
     return UTC
 
 
-def local(moment: datetime | None, where: tzinfo | None = None, *, seconds: bool = False) -> str:
-    """A time in ``where`` with the zone's name (``2026-03-01 07:34 CET``)."""
-    if moment is None:
+def local(
+    moment: datetime | str | None, where: tzinfo | None = None, *, seconds: bool = False
+) -> str:
+    """A time (or an ISO 8601 text) in ``where`` with the zone's name (``2026-03-01 07:34 CET``).
+
+    >>> local("2026-07-01T05:34:00Z", zone("Europe/Berlin"))
+    '2026-07-01 07:34 CEST'
+    """
+    if moment is None or moment == "":
         return ""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     shown = moment.astimezone(where or UTC)

@@ -55,6 +55,7 @@ def _display_filters(env: Environment) -> None:
     env.filters["unit_label"] = display.unit_label
     env.filters["local"] = display.local
     env.filters["number"] = display.number
+    env.filters["zone_name"] = display.zone_name
 
 
 def navigation(request: Request, who: Principal | None, person: Person | None) -> list[Any]:
