@@ -307,6 +307,8 @@ def print_summary(s: ImportSummary) -> None:
         err.print(f"  problem: {problem}", markup=False, highlight=False)
     if s.problem_count > 20:
         err.print(f"  … and {s.problem_count - 20:,} more problems.")
+    for warning in s.warnings:
+        err.print(f"warning: {warning}", markup=False, highlight=False)
     if s.fatal:
         err.print(f"error: {s.fatal}", markup=False, highlight=False)
     if s.quarantined:
