@@ -359,9 +359,14 @@ def erase(
 
     ctx = context(person)
     name = ctx.person.name
-    if not yes and not typer.confirm(f"Erase {name} and all their data for good?"):
-        out.print(f"Nothing was erased: {name} and their data are as they were.")
-        return
+    if not yes:
+        try:
+            sure = typer.confirm(f"Erase {name} and all their data for good?", default=False)
+        except typer.Abort:  # no answer (end of input): the same as no
+            sure = False
+        if not sure:
+            out.print(f"Nothing was erased: {name} and their data are as they were.")
+            return
     done = privacy.erase(ctx, name, upload_dir=home() / "uploads", home=home())
     accounts = f" and their account(s) {', '.join(done.accounts)}" if done.accounts else ""
     out.print(f"Erased {name}{accounts}: their key is destroyed and their data deleted.")

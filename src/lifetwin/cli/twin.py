@@ -12,7 +12,6 @@ import typer
 from rich.table import Table
 
 from lifetwin.cli.app import JsonOpt, PersonArg, app, context, emit, fmt_time, open_store, out, when
-from lifetwin.privacy.consent import Purpose
 
 if TYPE_CHECKING:
     from lifetwin.capabilities.risk import RiskReport
@@ -37,9 +36,12 @@ CGM_DAYS = 14
 DAILY_HORIZON = 7
 
 
-def _twin_context(person: str, purpose: Purpose) -> Context:
-    """The person's own access to a twin output, reading for the output's purpose."""
-    return context(person).for_purpose(purpose)
+def _twin_context(person: str, purpose: str) -> Context:
+    """The person's own access to a twin output, reading for the output's purpose (named,
+    so that the consent module loads only when a command runs)."""
+    from lifetwin.privacy.consent import Purpose
+
+    return context(person).for_purpose(Purpose(purpose))
 
 
 @app.command()
@@ -47,7 +49,7 @@ def overview(person: PersonArg, as_json: JsonOpt = False) -> None:
     """Today at a glance: each metric against your usual, recent alerts, data freshness."""
     from lifetwin.operations.twin import overview as run
 
-    ctx = _twin_context(person, Purpose.TWIN_CORE)
+    ctx = _twin_context(person, "twin_core")
     emit(run(ctx), as_json, _render_overview)
 
 
@@ -83,7 +85,7 @@ def twin(
     from lifetwin.operations.person import zone_of
     from lifetwin.operations.twin import twin as run
 
-    ctx = _twin_context(person, Purpose.TWIN_CORE)
+    ctx = _twin_context(person, "twin_core")
     found = run(ctx, as_of=when(as_of))
     emit(found, as_json, lambda t: _render_twin(t, as_of, zone_of(ctx)))
 
@@ -229,7 +231,7 @@ def alerts(
     from lifetwin.capabilities.early_warning import FileNotifier
     from lifetwin.operations.twin import alerts as run
 
-    ctx = _twin_context(person, Purpose.FORECASTING)
+    ctx = _twin_context(person, "forecasting")
     notifiers = [FileNotifier(str(notify_file))] if notify_file else []
     found = run(ctx, budget=budget, deviation_budget=deviation_budget, notifiers=notifiers)
     emit(found, as_json, _render_alerts)
@@ -259,7 +261,7 @@ def insights(
     """Associations between your daily metrics (lags of 0-2 days), with FDR control."""
     from lifetwin.operations.twin import insights as run
 
-    ctx = _twin_context(person, Purpose.TWIN_CORE)
+    ctx = _twin_context(person, "twin_core")
     emit(run(ctx, fdr=fdr, min_days=min_days), as_json, _render_insights)
 
 
@@ -309,7 +311,7 @@ def forecast(
     from lifetwin.operations.twin import DailyForecast
     from lifetwin.operations.twin import forecast as run
 
-    ctx = _twin_context(person, Purpose.FORECASTING)
+    ctx = _twin_context(person, "forecasting")
     found = run(ctx, metric_code, days=horizon or DAILY_HORIZON)
     if isinstance(found, DailyForecast):
         emit(found, as_json, _render_daily)
@@ -363,7 +365,7 @@ def risk(person: PersonArg, as_json: JsonOpt = False) -> None:
     """Validated risk scores from what the twin holds, with where each input came from."""
     from lifetwin.operations.twin import risk as run
 
-    ctx = _twin_context(person, Purpose.TWIN_CORE)
+    ctx = _twin_context(person, "twin_core")
     emit(run(ctx), as_json, _render_risk)
 
 

@@ -34,9 +34,10 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import pluggy
-from pydantic import BaseModel
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from lifetwin.core.vocabulary import Metric
 
 hookspec = pluggy.HookspecMarker("lifetwin")
