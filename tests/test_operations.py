@@ -30,9 +30,12 @@ PAIRS = [
     (["risk"], "/risk"),
     (["insights"], "/insights"),
     (["consent", "list"], "/consents"),
+    (["consent", "shares"], "/shares"),
+    (["person", "profile"], "/profile"),
+    (["show"], "/metrics"),
 ]
 # What differs between two calls a second apart: how old the newest reading is.
-VOLATILE = {"age_min", "status"}
+VOLATILE = {"age_min", "status", "age_days"}
 
 
 def _strip(value: Any) -> Any:
@@ -73,7 +76,7 @@ def test_the_command_line_and_the_api_answer_the_same(
     demo_home: tuple[Path, dict[str, str]], cli_args: list[str], api_path: str
 ) -> None:
     home, env = demo_home
-    words = 2 if cli_args[0] == "consent" else 1  # a group's command, or a command
+    words = 2 if cli_args[0] in ("consent", "person") else 1  # a group's command, or one
     argv = [*cli_args[:words], PERSON, *cli_args[words:]]
     _cli_json(env, *argv)  # the first reads learn what is new; both sides then read the same
     store = open_home(home)

@@ -220,6 +220,7 @@ def log(
         cursor_name=MANUAL,
         options=ReadOptions(),
     )
+    ctx.vault().reload_streams()  # the importer wrote through a vault of its own
     if summary.fatal or summary.problems or summary.quarantined:
         reason = summary.fatal or (
             summary.problems[0].reason if summary.problems else "implausible"
