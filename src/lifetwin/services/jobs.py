@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import os
+import re
 import threading
 import time
 import uuid
