@@ -304,7 +304,7 @@ def test_insights_are_plain_ranked_charted_and_never_one_thing_twice(
     assert "not proof that one causes the other" in text
     assert "Not compared, because each is one thing measured two ways" in text
     _accessible(page)
-    _shot(page, "insights")
+    _shot(page, "insights-ranked")
     _fits_a_phone(browser, page, base + "/insights", "insights-phone")
     assert page.errors == []
     page.context.close()
