@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from lifetwin.capabilities.insights import benjamini_hochberg, daily_table, find_insights
+from lifetwin.capabilities.insights import (
+    LAGS,
+    RELATED,
+    benjamini_hochberg,
+    daily_table,
+    find_insights,
+    pairs,
+    related,
+)
 from lifetwin.privacy.consent import Purpose, Scope
 from lifetwin.store.codec import Columns
 from lifetwin.store.vault import DAY_MS, Store
@@ -21,7 +29,65 @@ def test_a_planted_next_day_effect_is_found_with_its_interval() -> None:
     assert best.ci_low > 0
     assert best.ci_low < best.difference < best.ci_high
     assert "not proof that one causes the other" in best.sentence
-    assert "The day after days when your steps was above" in best.sentence
+    assert best.headline.startswith("The day after you walk ")
+    assert "more steps, you sleep " in best.headline
+    assert " min longer on average." in best.headline
+    assert best.cause_difference > 1000  # the steps of the high days against the others
+
+
+def test_sentences_have_units_and_people_numbers_never_codes_or_exponents() -> None:
+    rng = np.random.default_rng(5)
+    n = 120
+    steps = rng.normal(8000, 2500, n)
+    mood = np.clip(rng.normal(0.2, 0.2, n) + 0.00008 * (steps - 8000), -1, 1)
+    hrv = rng.normal(55, 8, n)
+    heart = rng.normal(68, 3, n) - 0.2 * (hrv - 55)
+    table = {"steps": steps, "mood_valence": mood, "hrv_sdnn": hrv, "heart_rate": heart}
+    units = {
+        "steps": "count",
+        "mood_valence": "dimensionless",
+        "hrv_sdnn": "ms",
+        "heart_rate": "bpm",
+    }
+    found = find_insights(table, units, fdr=0.1)
+    assert found, "the planted effects are found"
+    for insight in found:
+        for bad in ("e+0", "e-0", "dimensionless", "count", "hrv sdnn", "heart_rate", "_"):
+            assert bad not in insight.sentence, (bad, insight.sentence)
+    steps_mood = next(i for i in found if (i.cause, i.effect) == ("steps", "mood_valence"))
+    assert "more steps" in steps_mood.headline
+    assert "points better" in steps_mood.headline
+    assert "(−1 to +1)" not in steps_mood.headline  # a difference is in points
+
+
+def test_pairs_that_measure_one_thing_two_ways_are_never_tested() -> None:
+    # Heart rate and resting heart rate move together by construction; steps and distance too.
+    rng = np.random.default_rng(11)
+    n = 120
+    heart = rng.normal(70, 4, n)
+    steps = rng.normal(8000, 2500, n)
+    table = {
+        "heart_rate": heart,
+        "resting_heart_rate": heart - 12 + rng.normal(0, 0.5, n),
+        "steps": steps,
+        "distance": steps * 0.75,
+        "blood_pressure_systolic": rng.normal(120, 8, n),
+    }
+    table["blood_pressure_diastolic"] = table["blood_pressure_systolic"] * 0.65
+    found = find_insights(table, {}, fdr=0.2)
+    assert [(i.cause, i.effect) for i in found if related(i.cause, i.effect)] == []
+    kept, left_out = pairs(sorted(table), LAGS)
+    assert left_out == 3 * 2 * 3  # three related pairs, both ways, three lags each
+    assert all(not related(a, b) for a, b, _ in kept)
+
+
+def test_every_related_group_names_metrics_that_exist() -> None:
+    from lifetwin.core.vocabulary import metric_codes
+
+    known = set(metric_codes())
+    for why, group, hub in RELATED:
+        assert hub is None or hub in group, why
+        assert group <= known, (why, group - known)
 
 
 def test_pure_noise_rarely_gives_insights() -> None:

@@ -229,7 +229,7 @@ def create_app(
 ) -> FastAPI:
     from lifetwin import web
     from lifetwin.api import nightscout
-    from lifetwin.api.routes import admin, auth, data, live, privacy, twin
+    from lifetwin.api.routes import admin, auth, data, live, person, privacy, twin
     from lifetwin.packs.registry import registry
 
     service = Service(store, settings, home=home)
@@ -248,7 +248,7 @@ def create_app(
         version=__version__,
         summary="A private digital twin: your data, your key, your consent.",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served by the dashboard from our own copy of Swagger UI (offline)
         redoc_url=None,
     )
     app.state.service = service
@@ -290,7 +290,7 @@ def create_app(
     def health() -> dict[str, object]:
         return {"status": "ok", "version": __version__, "backend": store.backend.name}
 
-    for module in (auth, admin, data, twin, privacy, live):
+    for module in (auth, admin, data, person, twin, privacy, live):
         app.include_router(module.router)
     app.include_router(nightscout.router)
     for router in registry().routers:  # the packs' own routes

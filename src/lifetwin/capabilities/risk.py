@@ -27,7 +27,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -121,6 +121,8 @@ class Inputs:
     invalid: dict[str, str] = field(default_factory=dict)
     # input -> when the value was measured or recorded (absent: self-reported)
     measured_on: dict[str, date] = field(default_factory=dict)
+    # input -> the consent scope that would let the twin use it (held, not granted)
+    withheld_scope: dict[str, str] = field(default_factory=dict)
     lineage: Lineage | None = None
 
     def get(self, key: str) -> Any:
@@ -530,6 +532,7 @@ def _note_withheld(vault: Vault, inputs: Inputs, name: str, key: str, read: int)
     if held:
         scope = f"source:'{held[0].source}'" if name.startswith("event:") else f"metric:{name}"
         inputs.not_granted[key] = _grant_hint(vault, scope)
+        inputs.withheld_scope[key] = scope.replace("'", "")
 
 
 def gather_inputs(vault: Vault, today: date | None = None) -> Inputs:
@@ -910,12 +913,29 @@ class RiskScore(BaseModel):
     )
 
 
+class InputHint(BaseModel):
+    """How to add an input a score is missing: a profile answer, a value to log, a lab
+    result to import, or a grant to make (adapters turn it into a link or a command)."""
+
+    input: str
+    label: str
+    how: Literal["profile", "log", "import", "grant"]
+    field: str | None = Field(
+        default=None, description="the profile fact, or what to log (blood_pressure, ...)"
+    )
+    scope: str | None = Field(default=None, description="the scope to grant for twin_core")
+    text: str
+
+
 class RiskReport(BaseModel):
     """Every risk score for a person, with the lineage of the reads behind them."""
 
     scores: list[RiskScore]
     not_granted: dict[str, str] = Field(
         default_factory=dict, description="inputs held in the vault but not granted"
+    )
+    hints: dict[str, InputHint] = Field(
+        default_factory=dict, description="how to add each input a score is missing"
     )
     lineage: Lineage | None = None
     note: str = "Decision support, not a diagnosis: discuss these with a clinician."
@@ -929,5 +949,71 @@ def risk_report(vault: Vault, today: date | None = None) -> RiskReport:
     return RiskReport(
         scores=[RiskScore.model_validate(asdict(r)) for r in all_scores(inputs)],
         not_granted=dict(inputs.not_granted),
+        hints=input_hints(inputs),
         lineage=inputs.lineage,
     )
+
+
+def score_inputs() -> dict[str, tuple[str, ...]]:
+    """Each score's name and the inputs it needs."""
+    return {score.name: score.keys for score in _SCORES}
+
+
+# Inputs measured rather than answered: what to log (or import) to add them.
+_LOGGED = {
+    "total_chol": ("cholesterol", "log a cholesterol result (or import a lab result)"),
+    "hdl": ("cholesterol", "log a cholesterol result (or import a lab result)"),
+    "sbp": ("blood_pressure", "log a blood pressure reading"),
+    "egfr": ("egfr", "import a lab result with eGFR (or log the value from it)"),
+}
+_INPUT_LABELS = {
+    "age": "age (from your birth date)",
+    "bmi": "BMI (from your weight and height)",
+    "sbp": "systolic blood pressure",
+    "total_chol": "total cholesterol",
+    "hdl": "HDL cholesterol",
+    "egfr": "eGFR (kidney function)",
+}
+
+
+def input_hints(inputs: Inputs) -> dict[str, InputHint]:
+    """How to add every input some score misses (absent, not granted, or not usable)."""
+    from lifetwin.core.profile import DESCRIPTIONS
+
+    hints: dict[str, InputHint] = {}
+    for score in _SCORES:
+        for key in score.keys:
+            if inputs.values.get(key) is not None or key in hints:
+                continue
+            label = _INPUT_LABELS.get(key, DESCRIPTIONS.get(key, key).split(":")[0])
+            if key in inputs.withheld_scope:
+                scope = inputs.withheld_scope[key]
+                hints[key] = InputHint(
+                    input=key,
+                    label=label,
+                    how="grant",
+                    scope=scope,
+                    text=f"it is in your vault: allow {scope} for the twin itself (twin_core)",
+                )
+            elif key in _LOGGED:
+                what, text = _LOGGED[key]
+                hints[key] = InputHint(
+                    input=key,
+                    label=label,
+                    how="log" if key != "egfr" else "import",
+                    field=what,
+                    text=text,
+                )
+            else:
+                fact = {"age": "birth_date", "bmi": "height_cm"}.get(key, key)
+                if key == "bmi" and inputs.values.get("height_cm") is not None:
+                    fact = "weight_kg"
+                verb = "correct" if key in inputs.invalid else "answer"
+                hints[key] = InputHint(
+                    input=key,
+                    label=label,
+                    how="profile",
+                    field=fact,
+                    text=f"{verb} '{DESCRIPTIONS.get(fact, fact)}' in your profile",
+                )
+    return hints

@@ -13,21 +13,56 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from pydantic import BaseModel
 from rich.console import Console
+from typer.models import CommandFunctionType
 
 from lifetwin import __version__
 from lifetwin.core.errors import LifeTwinError
-from lifetwin.services import home as homes
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from lifetwin.operations.context import Context
     from lifetwin.store.vault import Store
 
-app = typer.Typer(
+
+def _plain_usage(pieces: list[str]) -> list[str]:
+    """Usage pieces as people write them: ``PATH`` and ``[PERSON]``, not ``{path}``."""
+    out = []
+    for piece in pieces:
+        if piece.startswith("{") and piece.endswith("}"):
+            piece = piece[1:-1].upper()
+        elif piece.startswith("[") and piece.endswith("]") and piece != "[OPTIONS]":
+            piece = "[" + piece[1:-1].upper() + "]"
+        out.append(piece)
+    return out
+
+
+class Command(typer.core.TyperCommand):
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        return _plain_usage(super().collect_usage_pieces(ctx))
+
+
+class Group(typer.core.TyperGroup):
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        return _plain_usage(super().collect_usage_pieces(ctx))
+
+
+class App(typer.Typer):
+    """The typer app whose commands print plain usage lines."""
+
+    def command(
+        self, *args: Any, **kwargs: Any
+    ) -> Callable[[CommandFunctionType], CommandFunctionType]:
+        kwargs.setdefault("cls", Command)
+        return super().command(*args, **kwargs)
+
+
+app = App(
+    cls=Group,
     name="lifetwin",
     help="LifeTwin: a private, encrypted digital twin of one person, built from their own data.",
     no_args_is_help=True,
@@ -84,12 +119,14 @@ def _root(
 
 def group(name: str, help: str) -> typer.Typer:
     """A command group (``lifetwin NAME ...``)."""
-    sub = typer.Typer(help=help, no_args_is_help=True)
+    sub = App(cls=Group, help=help, no_args_is_help=True)
     app.add_typer(sub, name=name)
     return sub
 
 
 def home() -> Path:
+    from lifetwin.services import home as homes  # the store's code loads when first used
+
     return homes.resolve_home(_State.home)
 
 
@@ -104,6 +141,8 @@ def passphrase(confirm: bool = False) -> str | None:
 
 
 def open_store(upgrade: bool = True) -> Store:
+    from lifetwin.services import home as homes
+
     where = home()
     secret = passphrase() if homes.needs_passphrase(where) else None
     store = homes.open_home(where, passphrase=secret, upgrade=upgrade)
@@ -138,7 +177,7 @@ def fmt_time(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound="BaseModel")
 
 
 def emit(result: M, as_json: bool, render: Callable[[M], None]) -> M:

@@ -17,7 +17,6 @@ from lifetwin.cli.app import (
     context,
     emit,
     err,
-    fmt_time,
     group,
     home,
     open_store,
@@ -27,7 +26,8 @@ from lifetwin.cli.app import (
 from lifetwin.core.errors import LifeTwinError, MappingError
 
 if TYPE_CHECKING:
-    from lifetwin.operations.data import Holdings, MetricValues
+    from lifetwin.operations.data import MetricValues
+    from lifetwin.operations.person import MetricList, ProfileView
     from lifetwin.services.importer import ImportSummary
     from lifetwin.store.vault import Store
 
@@ -64,22 +64,100 @@ def person_profile(
         list[str] | None,
         typer.Option("--set", help="Another fact as KEY=VALUE (e.g. smoker=no); repeatable."),
     ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Show or set facts about the person that are not measurements."""
-    ctx = context(person)
-    vault = ctx.vault()
-    if birth_date is not None:
-        when(birth_date)  # refuses what is not a date
-    extra: dict[str, str] = {}
+    """Show or set facts about the person that are not measurements (each answer is
+    checked; every fact LifeTwin knows is listed, answered or not)."""
+    from lifetwin.operations import person as ops
+
+    given: dict[str, str | None] = {"birth_date": birth_date, "sex": sex, "postcode": postcode}
     for fact in facts or []:
         key, sep, value = fact.partition("=")
         if not sep or not key.strip():
-            raise LifeTwinError(f"'{fact}' is not KEY=VALUE.")
-        extra[key.strip()] = value.strip()
-    if any(v is not None for v in (birth_date, sex, postcode)) or extra:
-        vault.set_profile(birth_date=birth_date, sex=sex, postcode=postcode, **extra)
-    for key, value in sorted(vault.profile().items()):
-        out.print(f"{key}: {value}")
+            raise LifeTwinError(f"'{fact}' is not KEY=VALUE (e.g. smoker=no).")
+        given[key.strip()] = value.strip()
+    ctx = context(person)
+    found = ops.set_profile(ctx, given) if any(v for v in given.values()) else ops.profile(ctx)
+    emit(found, as_json, _render_profile)
+
+
+def _render_profile(found: ProfileView) -> None:
+    table = Table("fact", "answer", "what it is", "used by", title=f"{found.person}'s profile")
+    for f in found.fields:
+        answer = f.value or ""
+        if f.problem:
+            answer += f" (not usable: {f.problem})"
+        used = dict.fromkeys(s.split(":")[0] for s in f.used_by)
+        table.add_row(f.key, answer, f.label, ", ".join(used))
+    out.print(table)
+    out.print("Set one with --set KEY=VALUE (e.g. --set smoker=no).")
+
+
+# -- what the person logs -------------------------------------------------------
+@app.command("log")
+def log_entry(
+    person: PersonArg,
+    mood: Annotated[
+        float | None,
+        typer.Option("--mood", help="Mood from -1 (very unpleasant) to +1 (very pleasant)."),
+    ] = None,
+    energy: Annotated[
+        float | None, typer.Option("--energy", help="Energy from 1 (exhausted) to 5 (full).")
+    ] = None,
+    note: Annotated[str | None, typer.Option("--note", help="A journal note.")] = None,
+    bp: Annotated[
+        str | None, typer.Option("--bp", help="Blood pressure systolic/diastolic, e.g. 120/80.")
+    ] = None,
+    weight: Annotated[
+        str | None, typer.Option("--weight", help="Weight in kg, or with a unit: '160 lb'.")
+    ] = None,
+    total_cholesterol: Annotated[
+        str | None,
+        typer.Option("--total-cholesterol", help="Total cholesterol in mg/dL (or '5.2 mmol/L')."),
+    ] = None,
+    hdl: Annotated[
+        str | None, typer.Option("--hdl", help="HDL cholesterol in mg/dL (or '1.4 mmol/L').")
+    ] = None,
+    egfr: Annotated[
+        str | None, typer.Option("--egfr", help="eGFR from a lab result, mL/min/1.73 m².")
+    ] = None,
+    glucose: Annotated[
+        str | None, typer.Option("--glucose", help="A glucose reading in mg/dL (or mmol/L).")
+    ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="When (ISO time; without an offset: your time zone). Now."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Log mood, energy, a note, or values measured elsewhere (stored as manual entries)."""
+    from datetime import datetime
+
+    from lifetwin.operations import manual
+
+    moment = None
+    if at is not None:
+        try:
+            moment = datetime.fromisoformat(at)
+        except ValueError:
+            raise LifeTwinError(f"'{at}' is not a time (use YYYY-MM-DDTHH:MM).") from None
+    values: dict[str, str | float | None] = {
+        "weight": weight,
+        "total_cholesterol": total_cholesterol,
+        "hdl": hdl,
+        "egfr": egfr,
+        "glucose": glucose,
+    }
+    done = manual.log(
+        context(person),
+        at=moment,
+        mood=mood,
+        energy=energy,
+        note=note,
+        blood_pressure=bp,
+        values=values,
+    )
+    emit(done, as_json, lambda d: out.print(d.message, markup=False, soft_wrap=True))
 
 
 # -- import --------------------------------------------------------------------
@@ -229,6 +307,8 @@ def print_summary(s: ImportSummary) -> None:
         err.print(f"  problem: {problem}", markup=False, highlight=False)
     if s.problem_count > 20:
         err.print(f"  … and {s.problem_count - 20:,} more problems.")
+    for warning in s.warnings:
+        err.print(f"warning: {warning}", markup=False, highlight=False)
     if s.fatal:
         err.print(f"error: {s.fatal}", markup=False, highlight=False)
     if s.quarantined:
@@ -250,51 +330,95 @@ def show(
     limit: Annotated[int, typer.Option(help="How many values to list (the latest).")] = 20,
     as_json: JsonOpt = False,
 ) -> None:
-    """What the vault holds: every stream, or the values of one metric."""
+    """What the vault holds: every metric with its sources, or the values of one metric
+    (times in the person's time zone)."""
     from lifetwin.operations import data
+    from lifetwin.operations import person as people
 
     ctx = context(person)
     if metric_code is None:
-        emit(data.holdings(ctx), as_json, lambda r: _render_holdings(r, person))
+        emit(people.held_metrics(ctx), as_json, lambda r: _render_metrics(r, person))
         return
     found = data.metric_values(
         ctx, metric_code, since=when(since), until=when(until, end_of_day=True), limit=limit
     )
-    emit(found, as_json, lambda r: _render_values(r, ctx.person.name))
+    zone = people.zone_of(ctx) if not as_json else None
+    emit(found, as_json, lambda r: _render_values(r, ctx.person.name, zone))
 
 
-def _render_holdings(found: Holdings, person: str) -> None:
-    table = Table("metric", "source", "count", "first", "last", title=f"{found.person}'s twin data")
-    for row in found.streams:
-        table.add_row(
-            row.metric, row.source, f"{row.count:,}", fmt_time(row.first), fmt_time(row.last)
-        )
+def _render_metrics(found: MetricList, person: str) -> None:
+    from lifetwin.core.display import local, zone
+
+    where = zone(found.zone.name)
+    table = Table(
+        "metric",
+        "unit",
+        "source (device)",
+        "count",
+        "first",
+        "last",
+        title=f"{found.person}'s twin data (times in {found.zone.name})",
+    )
+    for m in found.items:
+        for i, s in enumerate(m.streams):
+            device = f" ({s.device})" if s.device else ""
+            table.add_row(
+                m.metric if i == 0 else "",
+                m.unit if i == 0 else "",
+                s.source + device,
+                f"{s.count:,}",
+                local(s.first, where),
+                local(s.last, where),
+            )
     out.print(table)
+    for m in found.items:
+        if m.note:
+            out.print(m.note, markup=False, soft_wrap=True)
     if found.quarantined:
         out.print(f"{found.quarantined} values are quarantined (`lifetwin quarantine {person}`).")
 
 
-def _render_values(found: MetricValues, name: str) -> None:
+def _render_values(found: MetricValues, name: str, where: Any) -> None:
+    from lifetwin.core.display import amount, details, local, unit_label, zone_name
+
     if not found.count:
         out.print(f"No {found.name.lower()} values for {name} in that range.")
         return
+    if found.metric.startswith("event:"):
+        table = Table(
+            "start", "end", "what", "details", "source", title=f"times in {zone_name(where)}"
+        )
+        for row in found.latest:
+            table.add_row(
+                local(row.start, where),
+                local(row.end, where),
+                str(row.value or ""),
+                details(row.details or {}),
+                row.source,
+            )
+        out.print(f"{found.name}: {found.count:,} records")
+        out.print(table)
+        return
+    unit = unit_label(found.unit, found.metric)
     if found.mean is not None:
         out.print(
-            f"{found.name} ({found.unit}): {found.count:,} values, min {found.minimum:g}, "
-            f"mean {found.mean:.4g}, max {found.maximum:g}"
+            f"{found.name} ({unit or 'no unit'}): {found.count:,} values, min "
+            f"{amount(found.minimum, found.unit, found.metric)}, mean "
+            f"{amount(found.mean, found.unit, found.metric)}, max "
+            f"{amount(found.maximum, found.unit, found.metric)}",
+            markup=False,
         )
     else:
         out.print(f"{found.name}: {found.count:,} records")
-    table = Table("start", "end", "value", "unit", "source")
+    table = Table("start", "end", "value", "source", title=f"times in {zone_name(where)}")
     for row in found.latest:
         value = row.value
-        table.add_row(
-            row.start.isoformat(),
-            row.end.isoformat() if row.end else "",
-            f"{value:g}" if isinstance(value, float) else str(value if value is not None else ""),
-            row.unit or "",
-            row.source,
+        shown = (
+            amount(value, found.unit, found.metric)
+            if isinstance(value, float)
+            else str(value if value is not None else "")
         )
+        table.add_row(local(row.start, where), local(row.end, where), shown, row.source)
     out.print(table)
 
 

@@ -14,10 +14,10 @@ from lifetwin.core.errors import LifeTwinError
 
 def _add_pack_commands() -> LifeTwinError | None:
     """The installed packs' commands (a pack that cannot load is reported by ``main``)."""
-    from lifetwin.packs.registry import registry
+    from lifetwin.packs.registry import cli_hooks
 
     try:
-        for add in registry().cli:
+        for add in cli_hooks():  # not the whole registry: start-up stays fast
             add(app)
     except LifeTwinError as exc:
         return exc
@@ -30,10 +30,16 @@ _PACK_PROBLEM = _add_pack_commands()
 def main() -> None:
     """Entry point: errors become one sentence on stderr and a non-zero exit."""
     os.umask(0o077)  # whatever this process writes is the owner's alone
+    if not os.environ.get("LIFETWIN_DEBUG") and not sys.warnoptions:
+        import warnings
+
+        # Libraries' warnings (numerical edge cases, deprecations) are not for the person
+        # at the terminal; LIFETWIN_DEBUG=1 or python -W shows them.
+        warnings.simplefilter("ignore")
     try:
         if _PACK_PROBLEM is not None:
             raise _PACK_PROBLEM
-        app()  # usage errors and aborted prompts are handled by typer itself
+        app(prog_name="lifetwin")  # usage errors and aborted prompts: typer's own
     except LifeTwinError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False)
         sys.exit(1)

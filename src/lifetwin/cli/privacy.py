@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -124,6 +123,40 @@ def consent_revoke(
     )
 
 
+@consent_app.command("share")
+def consent_share(
+    person: PersonArg,
+    category: Annotated[str, typer.Option("--category", help="The data category to share.")],
+    recipient: Annotated[
+        str, typer.Option("--with", help="The caregiver's account name to share it with.")
+    ],
+    as_json: JsonOpt = False,
+) -> None:
+    """Share a data category with a caregiver's account (a sharing grant naming them)."""
+    from lifetwin.operations import privacy
+
+    made = privacy.share(context(person), category, recipient)
+    emit(
+        made,
+        as_json,
+        lambda m: out.print(f"Shared {m.category} with {m.recipient} (grant {m.grant})."),
+    )
+
+
+@consent_app.command("shares")
+def consent_shares(person: PersonArg, as_json: JsonOpt = False) -> None:
+    """List what the person shares, with whom."""
+    from lifetwin.operations import privacy
+
+    def render(found: privacy.ShareList) -> None:
+        if not found.items:
+            out.print("Nothing is shared with anyone.")
+        for s in found.items:
+            out.print(f"{s.grant}: {s.category} with {s.recipient} since {s.since:%Y-%m-%d}")
+
+    emit(privacy.shares(context(person)), as_json, render)
+
+
 @audit_app.command("verify")
 def audit_verify(
     person: Annotated[
@@ -202,20 +235,18 @@ def audit_show(
 ) -> None:
     """Who accessed what, when, and for which purpose."""
     from lifetwin.operations import privacy
+    from lifetwin.operations.person import zone_of
 
-    emit(privacy.audit(context(person), limit=limit), as_json, _render_audit)
+    ctx = context(person)
+    emit(privacy.audit(ctx, limit=limit), as_json, lambda f: _render_audit(f, zone_of(ctx)))
 
 
-def _render_audit(found: AuditPage) -> None:
-    table = Table("#", "when", "who", "action", "purpose", "what")
+def _render_audit(found: AuditPage, where: Any) -> None:
+    from lifetwin.core.display import local, zone_name
+
+    table = Table("#", f"when ({zone_name(where)})", "who", "what", title="Newest last")
     for e in reversed(found.items):
-        moment = datetime.fromisoformat(e.time.replace("Z", "+00:00")).astimezone(UTC)
-        what = ", ".join(
-            f"{k}={v}" for k, v in (e.details or {}).items() if v not in (None, [], ())
-        )
-        table.add_row(
-            str(e.seq), moment.strftime("%Y-%m-%d %H:%M:%S"), e.actor, e.action, e.purpose, what
-        )
+        table.add_row(str(e.seq), local(e.time, where, seconds=True), e.who, e.sentence)
     out.print(table)
 
 
@@ -328,9 +359,14 @@ def erase(
 
     ctx = context(person)
     name = ctx.person.name
-    if not yes and not typer.confirm(f"Erase {name} and all their data for good?"):
-        out.print(f"Nothing was erased: {name} and their data are as they were.")
-        return
+    if not yes:
+        try:
+            sure = typer.confirm(f"Erase {name} and all their data for good?", default=False)
+        except typer.Abort:  # no answer (end of input): the same as no
+            sure = False
+        if not sure:
+            out.print(f"Nothing was erased: {name} and their data are as they were.")
+            return
     done = privacy.erase(ctx, name, upload_dir=home() / "uploads", home=home())
     accounts = f" and their account(s) {', '.join(done.accounts)}" if done.accounts else ""
     out.print(f"Erased {name}{accounts}: their key is destroyed and their data deleted.")

@@ -15,7 +15,6 @@ from rich.table import Table
 from lifetwin.cli.app import JsonOpt, app, emit, err, fmt_time, group, home, open_store, out
 from lifetwin.cli.app import passphrase as ask_passphrase
 from lifetwin.core.errors import LifeTwinError
-from lifetwin.services import home as homes
 
 if TYPE_CHECKING:
     from lifetwin.operations.store import Doctor, PackList
@@ -44,6 +43,8 @@ def init(
     ] = False,
 ) -> None:
     """Create an encrypted store (with a new master key file, or a passphrase)."""
+    from lifetwin.services import home as homes
+
     where = home()
     if if_missing and (where / homes.CONFIG_FILE).exists():
         out.print(f"A store already exists in {where}.")
@@ -98,6 +99,8 @@ def key_rotate(
     ] = False,
 ) -> None:
     """Replace the master key: data keys are re-wrapped, no data is re-encrypted."""
+    from lifetwin.services import home as homes
+
     where = home()
     store = open_store()
     if passphrase:
@@ -229,6 +232,7 @@ def serve(
     import uvicorn
 
     from lifetwin.logs import configure
+    from lifetwin.services import home as homes
     from lifetwin.settings import Settings
 
     given: dict[str, Any] = {

@@ -6,13 +6,12 @@ the research pack's (``lifetwin population ...``)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from lifetwin.cli.app import JsonOpt, PersonArg, app, context, emit, fmt_time, out, when
-from lifetwin.privacy.consent import Purpose
 
 if TYPE_CHECKING:
     from lifetwin.capabilities.risk import RiskReport
@@ -37,9 +36,12 @@ CGM_DAYS = 14
 DAILY_HORIZON = 7
 
 
-def _twin_context(person: str, purpose: Purpose) -> Context:
-    """The person's own access to a twin output, reading for the output's purpose."""
-    return context(person).for_purpose(purpose)
+def _twin_context(person: str, purpose: str) -> Context:
+    """The person's own access to a twin output, reading for the output's purpose (named,
+    so that the consent module loads only when a command runs)."""
+    from lifetwin.privacy.consent import Purpose
+
+    return context(person).for_purpose(Purpose(purpose))
 
 
 @app.command()
@@ -47,16 +49,22 @@ def overview(person: PersonArg, as_json: JsonOpt = False) -> None:
     """Today at a glance: each metric against your usual, recent alerts, data freshness."""
     from lifetwin.operations.twin import overview as run
 
-    ctx = _twin_context(person, Purpose.TWIN_CORE)
+    ctx = _twin_context(person, "twin_core")
     emit(run(ctx), as_json, _render_overview)
 
 
 def _render_overview(found: Overview) -> None:
+    from lifetwin.core.display import amount
+
     if not found.twin_core:
         out.print("The twin has no data it may use (it needs the twin_core grant).")
     for m in found.metrics:
         mark = "[bold red]![/bold red] " if m.unusual else "  "
-        out.print(f"{mark}{m.name}: {m.sentence}", soft_wrap=True)
+        age = f" ({m.age_days:.0f} days old)" if m.stale else ""
+        out.print(
+            f"{mark}{m.name}: {amount(m.latest, m.unit, m.metric)}{age}. {m.sentence}",
+            soft_wrap=True,
+        )
     for a in found.alerts:
         out.print(f"alert {a.day.isoformat()}: {a.message}", soft_wrap=True)
     for f in found.freshness:
@@ -74,13 +82,17 @@ def twin(
     as_json: JsonOpt = False,
 ) -> None:
     """The twin's state: each metric's latest value against the person's own baselines."""
+    from lifetwin.operations.person import zone_of
     from lifetwin.operations.twin import twin as run
 
-    ctx = _twin_context(person, Purpose.TWIN_CORE)
-    emit(run(ctx, as_of=when(as_of)), as_json, lambda t: _render_twin(t, as_of))
+    ctx = _twin_context(person, "twin_core")
+    found = run(ctx, as_of=when(as_of))
+    emit(found, as_json, lambda t: _render_twin(t, as_of, zone_of(ctx)))
 
 
-def _render_twin(found: TwinView, as_of: str | None) -> None:
+def _render_twin(found: TwinView, as_of: str | None, where: Any) -> None:
+    from lifetwin.core.display import amount, local, zone_name
+
     if as_of:
         out.print(f"{found.person}'s twin as of {as_of} (rebuilt from the data before it)")
     else:
@@ -88,19 +100,40 @@ def _render_twin(found: TwinView, as_of: str | None) -> None:
     if not found.metrics:
         out.print("The twin has no data it may use (it needs the twin_core grant).")
         return
-    table = Table("metric", "latest", "unit", "when (UTC)", "usual now (± spread)", "z", "")
+    table = Table(
+        "metric",
+        "latest",
+        f"when ({zone_name(where)})",
+        "usual now (± spread)",
+        "z",
+        "",
+    )
+    stale = 0
     for m in found.metrics:
-        usual = f"{m.usual:.4g} ± {m.spread:.3g}" if m.usual is not None and m.spread else ""
+        usual = ""
+        if m.usual is not None:
+            usual = amount(m.usual, m.unit, m.metric)
+            if m.spread:
+                usual += f" ± {amount(m.spread, m.unit, m.metric, change=True)}"
+        marks = ["unusual"] if m.unusual else []
+        if m.stale and not as_of:
+            stale += 1
+            marks.append(f"stale ({m.age_days:.0f} days old)")
         table.add_row(
             m.metric,
-            f"{m.latest:g}",
-            m.unit if m.unit not in ("count", "dimensionless") else "",
-            fmt_time(m.at),
+            amount(m.latest, m.unit, m.metric),
+            local(m.at, where),
             usual,
             f"{m.z:+.1f}" if m.z is not None else "",
-            "unusual" if m.unusual else "",
+            ", ".join(marks),
         )
     out.print(table)
+    if stale:
+        out.print(
+            f"{stale} latest value(s) are more than 3 days old: the twin judges them by "
+            "what it knew then (import newer data to refresh them).",
+            soft_wrap=True,
+        )
     for key, value in found.measures.items():
         out.print(f"{key.replace('_', ' ')}: {value}", markup=False)
 
@@ -198,7 +231,7 @@ def alerts(
     from lifetwin.capabilities.early_warning import FileNotifier
     from lifetwin.operations.twin import alerts as run
 
-    ctx = _twin_context(person, Purpose.FORECASTING)
+    ctx = _twin_context(person, "forecasting")
     notifiers = [FileNotifier(str(notify_file))] if notify_file else []
     found = run(ctx, budget=budget, deviation_budget=deviation_budget, notifiers=notifiers)
     emit(found, as_json, _render_alerts)
@@ -228,7 +261,7 @@ def insights(
     """Associations between your daily metrics (lags of 0-2 days), with FDR control."""
     from lifetwin.operations.twin import insights as run
 
-    ctx = _twin_context(person, Purpose.TWIN_CORE)
+    ctx = _twin_context(person, "twin_core")
     emit(run(ctx, fdr=fdr, min_days=min_days), as_json, _render_insights)
 
 
@@ -239,8 +272,17 @@ def _render_insights(found: InsightList) -> None:
             f"{found.metrics_tested} daily metrics (they need the twin_core grant and "
             f"{found.min_days} days)."
         )
-    for insight in found.items:
-        out.print(f"- {insight.sentence} (q = {insight.q_value:.3g})", soft_wrap=True)
+    for rank, insight in enumerate(found.items, 1):
+        out.print(f"{rank}. {insight.headline}", soft_wrap=True, markup=False)
+        detail = insight.sentence[len(insight.headline) :].strip()
+        out.print(f"   {detail} q = {insight.q_value:.2g}.", soft_wrap=True, markup=False)
+    if found.related:
+        out.print(
+            f"Not compared ({found.related_left_out} comparisons), being one thing measured "
+            f"two ways: {'; '.join(found.related)}.",
+            soft_wrap=True,
+            markup=False,
+        )
 
 
 @app.command()
@@ -269,7 +311,7 @@ def forecast(
     from lifetwin.operations.twin import DailyForecast
     from lifetwin.operations.twin import forecast as run
 
-    ctx = _twin_context(person, Purpose.FORECASTING)
+    ctx = _twin_context(person, "forecasting")
     found = run(ctx, metric_code, days=horizon or DAILY_HORIZON)
     if isinstance(found, DailyForecast):
         emit(found, as_json, _render_daily)
@@ -323,7 +365,7 @@ def risk(person: PersonArg, as_json: JsonOpt = False) -> None:
     """Validated risk scores from what the twin holds, with where each input came from."""
     from lifetwin.operations.twin import risk as run
 
-    ctx = _twin_context(person, Purpose.TWIN_CORE)
+    ctx = _twin_context(person, "twin_core")
     emit(run(ctx), as_json, _render_risk)
 
 

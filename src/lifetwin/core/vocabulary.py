@@ -75,9 +75,55 @@ def metric(code: str) -> Metric:
     found = registry().metric(code)
     if found is not None:
         return found
-    close = difflib.get_close_matches(code, metric_codes(), n=3)
+    close = suggestions(code)
     hint = f"; did you mean {', '.join(close)}?" if close else "; `lifetwin metrics` lists them."
     raise UnknownMetricError(f"'{code}' is not a known metric{hint}")
+
+
+# Words people use for a metric that are neither its code nor in its name.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "weight": ("body_mass",),
+    "mass": ("body_mass",),
+    "pulse": ("heart_rate",),
+    "hr": ("heart_rate",),
+    "rhr": ("resting_heart_rate",),
+    "hrv": ("hrv_sdnn", "hrv_rmssd"),
+    "bp": ("blood_pressure_systolic", "blood_pressure_diastolic"),
+    "blood_pressure": ("blood_pressure_systolic", "blood_pressure_diastolic"),
+    "sleep": ("sleep_duration", "sleep_stage"),
+    "calories": ("active_energy", "dietary_energy"),
+    "kcal": ("active_energy", "dietary_energy"),
+    "energy": ("active_energy", "energy_level"),
+    "mood": ("mood_valence",),
+    "sugar": ("glucose",),
+    "bg": ("glucose",),
+    "cgm": ("glucose",),
+    "a1c": ("hba1c",),
+    "cholesterol": ("total_cholesterol", "hdl_cholesterol"),
+    "spo2": ("oxygen_saturation",),
+    "temperature": ("body_temperature", "ambient_temperature"),
+    "walk": ("steps", "distance"),
+    "money": ("transaction_amount", "account_balance"),
+    "spending": ("transaction_amount",),
+}
+
+
+def suggestions(text: str, limit: int = 3) -> list[str]:
+    """The metric codes someone who typed ``text`` may have meant: a synonym's metrics,
+    metrics with the word in their name, then codes spelled alike.
+
+    >>> suggestions("weight")[0], suggestions("hart_rate")[0]
+    ('body_mass', 'heart_rate')
+    """
+    word = text.strip().lower().replace(" ", "_").replace("-", "_")
+    found: list[str] = list(SYNONYMS.get(word, ()))
+    for m in metrics():
+        if len(word) >= 3 and word.replace("_", " ") in m.name.lower() and m.code not in found:
+            found.append(m.code)
+    for code in difflib.get_close_matches(word, metric_codes(), n=limit):
+        if code not in found:
+            found.append(code)
+    return found[:limit]
 
 
 def metrics() -> list[Metric]:

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from lifetwin.core.errors import LifeTwinError
 from lifetwin.core.model import Event, Observation
@@ -77,6 +77,7 @@ class ImportResult(BaseModel):
     problems: list[ProblemView]
     skipped: dict[str, int]
     fatal: str | None
+    warnings: list[str] = Field(default_factory=list)
 
     @classmethod
     def of(cls, s: ImportSummary) -> ImportResult:
@@ -94,6 +95,7 @@ class ImportResult(BaseModel):
             ],
             skipped=dict(s.skipped),
             fatal=s.fatal,
+            warnings=list(s.warnings),
         )
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from lifetwin.core.errors import LifeTwinError
 from lifetwin.operations.context import Context
@@ -199,6 +199,8 @@ class AuditEntry(BaseModel):
     actor: str
     purpose: str
     details: dict[str, Any] | None
+    who: str = Field(default="", description="who did it, in plain words")
+    sentence: str = Field(default="", description="what was read or stored, in plain words")
 
 
 class AuditPage(BaseModel):
@@ -213,8 +215,10 @@ def audit(ctx: Context, *, limit: int = 100, before: int | None = None) -> Audit
     page = entries[:limit]
     more = len(entries) > limit
     labels = actor_labels(ctx.store)
-    return AuditPage(
-        items=[
+    items = []
+    for e in page:
+        who, sentence = plain(e.action, labels.get(e.actor, e.actor), e.purpose, e.details)
+        items.append(
             AuditEntry(
                 seq=e.seq,
                 time=iso(e.ts_ms),
@@ -222,11 +226,127 @@ def audit(ctx: Context, *, limit: int = 100, before: int | None = None) -> Audit
                 actor=labels.get(e.actor, e.actor),
                 purpose=e.purpose,
                 details=e.details,
+                who=who,
+                sentence=sentence,
             )
-            for e in page
-        ],
-        next_before=page[-1].seq if more and page else None,
-    )
+        )
+    return AuditPage(items=items, next_before=page[-1].seq if more and page else None)
+
+
+def _purpose_words(purpose: str, recipient: str | None = None) -> str:
+    words = {
+        "twin_core": "your twin",
+        "forecasting": "forecasts and alerts",
+        "simulation": "what-if simulations",
+        "recommendations": "recommendations",
+        "sharing": "sharing",
+        "research": "research",
+        "product_improvement": "improving LifeTwin",
+        "self_access": "your own view",
+    }.get(purpose, purpose.replace("_", " "))
+    return f"sharing with {recipient}" if purpose == "sharing" and recipient else words
+
+
+def _thing(code: str | None) -> str:
+    """A metric code or event kind as words (``heart rate``, ``workouts``)."""
+    if not code:
+        return "data"
+    if code.startswith("event:"):
+        return code.removeprefix("event:").replace("_", " ") + " records"
+    try:
+        from lifetwin.core.vocabulary import metric
+
+        return metric(code).name.split(" (")[0].lower()
+    except LifeTwinError:
+        return code.replace("_", " ")
+
+
+def _scope_words(scope: str | None) -> str:
+    if not scope or scope == "all":
+        return "all your data"
+    kind, _, value = scope.partition(":")
+    if kind == "domain":
+        return f"your {value} data"
+    if kind == "metric":
+        return f"your {_thing(value)}"
+    if kind == "source":
+        return f"the data from {value.strip(chr(39))}"
+    return scope
+
+
+def plain(
+    action: str, actor: str, purpose: str | None, details: dict[str, Any] | None
+) -> tuple[str, str]:
+    """(who, what they did) for one audit entry, in words a person reads: what was read
+    or stored, how much, and for what (the times are the adapter's to show).
+
+    >>> plain("read", "self", "forecasting", {"metric": "heart_rate", "count": 1200})
+    ('You', 'read 1,200 heart rate values for forecasts and alerts.')
+    >>> plain("read", "caregiver:ana", "sharing", {"metric": "glucose", "recipient": "ana"})[1]
+    'read glucose values for sharing with ana.'
+    """
+    d = details or {}
+    name = actor.split(" ")[0]
+    token = " (with an API token)" if actor.endswith("(token)") else ""
+    if name.startswith(("person:", "self")):
+        who = "You" + token
+    elif name == "service":
+        who = "The service"
+    else:
+        role, _, account = name.partition(":")
+        who = (f"{account} ({role})" if account else name) + token
+    why = _purpose_words(purpose or "", d.get("recipient"))
+    count = d.get("count")
+    amount = f"{count:,} " if isinstance(count, int) else ""
+    what = _thing(d.get("metric"))
+    unit = "" if what.endswith("records") else " values"
+    if action == "read":
+        text = f"read {amount}{what}{unit} for {why}"
+        if d.get("withheld"):
+            text += f" ({d['withheld']:,} withheld: not granted)"
+    elif action == "write" and d.get("what") == "profile":
+        fields = ", ".join(str(f).replace("_", " ") for f in d.get("fields", [])[:6])
+        text = f"saved profile answers ({fields})" if fields else "saved profile answers"
+    elif action == "write":
+        added, changed = d.get("added", 0), d.get("changed", 0)
+        text = f"stored {added:,} new {what}{unit}" + (
+            f" from {d['source']}" if d.get("source") else ""
+        )
+        if changed:
+            text += f" and replaced {changed:,}"
+    elif action == "view":
+        text = f"looked at {str(d.get('what', 'data')).replace('_', ' ')} for {why}"
+    elif action == "grant":
+        text = f"allowed {_scope_words(d.get('scope'))} for {why}"
+    elif action == "revoke":
+        text = f"withdrew {_scope_words(d.get('scope'))} from {why}"
+    elif action == "invalidate":
+        gone = ", ".join(d.get("derived", []))
+        text = f"deleted results computed from withdrawn data ({gone})"
+    elif action == "derive":
+        text = f"computed {str(d.get('name', 'a result')).replace(':', ' ')} for {why}"
+    elif action == "export":
+        made = f"{d.get('observations', 0):,} values and {d.get('events', 0):,} records"
+        to = f" for {d['recipient']}" if d.get("recipient") else ""
+        text = f"exported {made} as {d.get('format', 'a file')}{to}"
+    elif action == "import":
+        text = f"imported {d.get('file', 'a file')}"
+    elif action == "create":
+        text = "created this encrypted vault"
+    elif action == "login":
+        text = "signed in"
+    elif action == "token":
+        text = f"made an API token for {', '.join(d.get('purposes', []))}"
+    elif action == "receipt":
+        text = "made a signed receipt of this history"
+    elif action == "report":
+        text = "made the access report"
+    elif action == "rectify":
+        text = f"corrected a {what} value"
+    else:
+        extra = ", ".join(f"{k} {v}" for k, v in d.items() if isinstance(v, str | int))
+        text = action.replace("_", " ") + (f" ({extra})" if extra else "")
+    return who, text + "."
 
 
 class Receipt(BaseModel):
@@ -302,3 +422,63 @@ def erase(
         ctx.store, ctx.person, actor=ctx.actor, upload_dir=upload_dir, home=home
     )
     return ErasureDone(person=done.person, accounts=done.accounts, files_removed=done.files_removed)
+
+
+# -- sharing with a caregiver ---------------------------------------------------------------
+class ShareView(BaseModel):
+    grant: str
+    category: str
+    recipient: str
+    since: datetime
+
+
+class ShareList(BaseModel):
+    """What the person shares, with whom (active sharing grants)."""
+
+    items: list[ShareView]
+    categories: list[str]
+
+
+def shares(ctx: Context) -> ShareList:
+    from lifetwin.core.vocabulary import domains
+
+    now = datetime.now(UTC)
+    items = [
+        ShareView(
+            grant=g.id,
+            category="all" if g.scope.kind is ScopeKind.ALL else str(g.scope).partition(":")[2],
+            recipient=g.recipient or "",
+            since=g.granted_at,
+        )
+        for g in ctx.vault().consents().grants
+        if g.purpose is Purpose.SHARING and g.active(now) and g.recipient
+    ]
+    return ShareList(items=items, categories=[d.name for d in domains()])
+
+
+def share(ctx: Context, category: str, recipient: str) -> ShareView:
+    """Share one data category with a caregiver's account (a sharing grant naming them)."""
+    from lifetwin.core.vocabulary import domains
+    from lifetwin.services.accounts import AccountError, Accounts, Role
+
+    names = [d.name for d in domains()]
+    if category not in names:
+        raise ConsentError(f"'{category}' is not a data category (categories: {', '.join(names)}).")
+    name = recipient.strip().lower()
+    try:
+        account = Accounts(ctx.store).get(name)
+    except AccountError:
+        raise ConsentError(f"There is no caregiver account '{name}' to share with.") from None
+    if account.role is not Role.CAREGIVER:
+        raise ConsentError(f"The account '{name}' is not a caregiver's; share with a caregiver.")
+    made = ctx.vault().grant(
+        Scope(kind=ScopeKind.DOMAIN, value=category), Purpose.SHARING, recipient=name
+    )
+    return ShareView(grant=made.id, category=category, recipient=name, since=made.granted_at)
+
+
+def unshare(ctx: Context, grant_id: str) -> Revoked:
+    """Stop a share (revoke its sharing grant)."""
+    if not any(i.grant == grant_id for i in shares(ctx).items):
+        raise ConsentError(f"There is no active share '{grant_id}'.")
+    return revoke(ctx, grant_id)

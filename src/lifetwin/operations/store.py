@@ -72,6 +72,8 @@ def doctor(store: Store, person: str | None = None) -> Doctor:
                 state = "unfinished (the process was killed?): import the file again"
             elif record.error:
                 state = f"stopped: {record.error}; importing the file again completes it"
+            elif not record.counts.get("read", 0):
+                state = "read no records: is it the right file, or an empty export?"
             else:
                 state = f"{problems} problems" if problems else "ok"
             imports.append(

@@ -31,6 +31,7 @@ DEVIATION_BUDGET = 1.0  # false "unusual value" alerts per metric and month
 CGM_DAYS = 14  # the consensus report's period (Battelino et al. 2019)
 DAILY_HORIZON = 7
 RECENT_ALERT_DAYS = 14
+STALE_DAYS = 3  # a latest value older than this is stale (as `lifetwin doctor` says)
 
 
 # -- the twin's state -----------------------------------------------------------------------
@@ -48,6 +49,8 @@ class MetricNow(BaseModel):
     z: float | None
     unusual: bool
     sentence: str
+    age_days: float | None = Field(default=None, description="how old the latest value is")
+    stale: bool = Field(default=False, description="older than STALE_DAYS (3) days")
 
 
 class Slot(BaseModel):
@@ -77,15 +80,20 @@ class TwinView(BaseModel):
 def _rows(state: Any, vault: Any, as_of: datetime | None) -> tuple[list[MetricNow], Any]:
     from lifetwin.capabilities.twin_state import twin_summary
 
-    summary = twin_summary(state, profile=vault.profile(), as_of=as_of)
+    profile = vault.profile()
+    summary = twin_summary(state, profile=profile, as_of=as_of)
+    now = datetime.now(UTC)
     rows = []
     for row in summary.metrics:
         m = metric(row.metric)
+        age = (now - row.at).total_seconds() / 86400
         rows.append(
             MetricNow(
                 metric=row.metric,
                 name=m.name,
-                unit=m.unit,
+                unit=m.unit if m.unit != "currency" else str(profile.get("currency") or ""),
+                age_days=round(age, 1),
+                stale=age > STALE_DAYS,
                 latest=num(row.value, 2) or 0.0,
                 at=row.at,
                 usual=num(row.usual, 2),
@@ -453,6 +461,15 @@ class InsightView(BaseModel):
     days_low: int
     unit: str
     sentence: str
+    headline: str = Field(default="", description="the finding in one plain sentence")
+    cause_name: str = ""
+    effect_name: str = ""
+    cause_unit: str = ""
+    cause_difference: float = Field(
+        default=0.0, description="the cause's mean on its high days minus on its other days"
+    )
+    effect_high: float = Field(default=0.0, description="the effect's mean after high days")
+    effect_low: float = Field(default=0.0, description="the effect's mean after other days")
 
 
 class InsightList(BaseModel):
@@ -460,6 +477,13 @@ class InsightList(BaseModel):
     metrics_tested: int
     fdr: float
     min_days: int
+    pairs_tested: int = 0
+    related_left_out: int = Field(
+        default=0, description="tests not run: pairs that measure one thing two ways"
+    )
+    related: list[str] = Field(
+        default_factory=list, description="the groups of related metrics among the person's"
+    )
 
 
 def insights(
@@ -467,17 +491,21 @@ def insights(
 ) -> InsightList:
     """Associations between the person's daily metrics (lags 0–2 days), with the false
     discovery rate controlled across every pair tested (reads for twin_core)."""
-    from lifetwin.capabilities.insights import daily_table, find_insights
+    from lifetwin.capabilities.insights import LAGS, RELATED, daily_table, find_insights, pairs
 
     if not 0 < fdr < 1:
         raise LifeTwinError("The false discovery rate must be between 0 and 1.")
     table, units = daily_table(ctx.vault(), min_days=min_days)
     found = find_insights(table, units, min_days=min_days, fdr=fdr)
+    kept, left_out = pairs(sorted(table), LAGS)
     return InsightList(
         items=[InsightView(**asdict(i)) for i in found],
         metrics_tested=len(table),
         fdr=fdr,
         min_days=min_days,
+        pairs_tested=len(kept),
+        related_left_out=left_out,
+        related=[why for why, group, _hub in RELATED if len(group & table.keys()) >= 2],
     )
 
 

@@ -36,9 +36,10 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import pluggy
-from pydantic import BaseModel
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from lifetwin.core.vocabulary import Metric
     from lifetwin.models.contract import ModelClass
 

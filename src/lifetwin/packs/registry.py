@@ -163,6 +163,18 @@ def registry() -> Registry:
         return _registry
 
 
+def cli_hooks() -> list[Callable[[Any], None]]:
+    """The packs' ``lifetwin_cli`` hooks in pack order, without building the registry (the
+    command line needs only these to start; metrics and connectors load when first used)."""
+    plugins = sorted(plugin_manager().list_name_plugin(), key=lambda np: _order(np[1]))
+    found = []
+    for _name, plugin in plugins:
+        function = getattr(plugin, "lifetwin_cli", None)
+        if function is not None and hasattr(function, "lifetwin_impl"):
+            found.append(function)
+    return found
+
+
 def refresh() -> Registry:
     """Ask the packs again (after a plugin was registered or removed at run time)."""
     global _registry

@@ -8,6 +8,7 @@ runners in any worker run :func:`run_import` and :func:`run_analysis`.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,6 +33,35 @@ def summary_dict(s: ImportSummary) -> dict[str, Any]:
     from lifetwin.operations.data import ImportResult
 
     return ImportResult.of(s).model_dump(mode="json")
+
+
+# The importer's advice names command-line options; an upload (the dashboard, the API)
+# has none of them, so the advice says what to do there instead.
+_UPLOAD_ADVICE = (
+    (
+        re.compile(
+            r"pass --mapping \(see docs/importing\.md\)|pass --mapping to describe its layout"
+        ),
+        "describe its columns in a mapping file and import it with the command line's "
+        "import command (see docs/importing.md)",
+    ),
+    (
+        re.compile(r"save it as UTF-8 or pass --encoding(?: \(for example --encoding [\w-]+\))?"),
+        "save it as UTF-8 and upload it again",
+    ),
+    (re.compile(r"; pass --encoding"), "; save it as UTF-8 and upload it again"),
+)
+
+
+def upload_advice(text: str) -> str:
+    """The importer's advice as it fits an upload (no command-line options).
+
+    >>> upload_advice("x.csv is not UTF-8; save it as UTF-8 or pass --encoding")
+    'x.csv is not UTF-8; save it as UTF-8 and upload it again'
+    """
+    for pattern, advice in _UPLOAD_ADVICE:
+        text = pattern.sub(advice, text)
+    return text
 
 
 @dataclass
@@ -137,19 +167,26 @@ class Background:
         payload = ctx.job.payload
         person = self.store.person(ctx.job.person_id)
         with self.jobs.upload_file(ctx.job, int(payload["chunks"])) as path:
-            summary = import_file(
-                self.store,
-                person,
-                path,
-                fmt=payload.get("format"),
-                label=str(payload["file"]),
-                progress=lambda read: ctx.progress(read=read),
-            )
+            try:
+                summary = import_file(
+                    self.store,
+                    person,
+                    path,
+                    fmt=payload.get("format"),
+                    label=str(payload["file"]),
+                    progress=lambda read: ctx.progress(read=read),
+                )
+            except LifeTwinError as exc:
+                raise LifeTwinError(upload_advice(str(exc))) from None
         self.store.backend.upload_delete(ctx.job.id)
-        payload.update(summary=summary_dict(summary), read=summary.read)
+        shown = summary_dict(summary)
+        shown["fatal"] = upload_advice(shown["fatal"]) if shown["fatal"] else None
+        for problem in shown["problems"]:
+            problem["reason"] = upload_advice(problem["reason"])
+        payload.update(summary=shown, read=summary.read)
         self.after_write(person)
         if summary.fatal:
-            raise LifeTwinError(summary.fatal)
+            raise LifeTwinError(upload_advice(summary.fatal))
 
     def run_analysis(self, ctx: JobContext) -> None:
         """The packs' ingest capabilities for the person (alerts, forecasts, the twin's

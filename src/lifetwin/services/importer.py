@@ -72,6 +72,7 @@ class ImportSummary:
     problems: list[Problem] = field(default_factory=list)  # the first MAX_PROBLEMS_KEPT
     skipped: dict[str, int] = field(default_factory=dict)  # passed over on purpose, by what
     fatal: str | None = None  # why the import stopped early, if it did
+    warnings: list[str] = field(default_factory=list)  # all went well, but look at this
 
     @property
     def ok(self) -> bool:
@@ -180,18 +181,31 @@ def import_file(
         raise ImportFailedError(f"{path} does not exist.")
     if not path.is_file():
         raise ImportFailedError(f"{path} is not a file.")
-    chosen = choose_connector(path, fmt, mapping)
+    name = label or path.name
+    if _is_empty(path):
+        raise ImportFailedError(f"{name}: the file is empty, so there is nothing to import.")
+    try:
+        chosen = choose_connector(path, fmt, mapping)
+    except LifeTwinError as exc:  # say the file's own name, not that of a copy
+        raise type(exc)(str(exc).replace(path.name, name)) from None
+
+    def read(opts: ReadOptions) -> Iterable[Item]:
+        for item in chosen.read(path, opts):
+            if isinstance(item, Problem) and item.file == path.name and name != path.name:
+                item = item.model_copy(update={"file": name})
+            yield item
+
     options = ReadOptions(
         mapping=dict(mapping) if mapping else None,
         encoding=encoding,
         source=source,
         timezone=timezone,
     )
-    return import_items(
+    summary = import_items(
         store,
         person,
-        lambda opts: chosen.read(path, opts),
-        label=label or path.name,
+        read,
+        label=name,
         digest=file_digest(path),
         fmt=chosen.name,
         cursor_name=f"{chosen.name}:{source or label or path.name}",
@@ -199,6 +213,20 @@ def import_file(
         progress=progress,
         batch_size=batch_size,
     )
+    if not summary.read and not summary.fatal and not summary.problem_count:
+        summary.warnings.append(
+            f"{name} was read as {chosen.description}, but it holds no records of that "
+            "kind: nothing was stored."
+        )
+    return summary
+
+
+def _is_empty(path: Path) -> bool:
+    """No bytes, or only white space (and a byte-order mark)."""
+    size = path.stat().st_size
+    if size > 4096:
+        return False
+    return not path.read_bytes().lstrip(b"\xef\xbb\xbf").strip()
 
 
 def import_items(

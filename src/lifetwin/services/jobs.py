@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 import time
 import uuid
@@ -217,7 +218,11 @@ class Jobs:
         if keys is None:
             raise LifeTwinError("The person of this upload is no longer in this store.")
         private_dir(self.upload_dir)
-        path = self.upload_dir / f"{job.id}.part"
+        # The file's own extension, for formats known by it (a CSV of LifeTwin's layout).
+        suffix = Path(str(job.payload.get("file", ""))).suffix.lower()
+        if not re.fullmatch(r"\.[a-z0-9]{1,8}", suffix):
+            suffix = ".part"
+        path = self.upload_dir / f"{job.id}{suffix}"
         try:
             with open_private(path, "wb", None) as out:  # type: ignore[attr-defined]
                 for n in range(chunks):

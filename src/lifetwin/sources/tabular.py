@@ -229,6 +229,26 @@ class TabularConnector:
         header, rows = table.header_and_rows()
         if header:
             self._check_header(path, header, mapping, explicit=options.mapping is not None)
+        elif path.suffix.lower() in (".json", ".ndjson", ".jsonl"):
+            empty = 0
+            for row in rows:
+                if isinstance(row, Problem):
+                    yield row
+                else:
+                    empty += 1
+            if empty:
+                needed = (
+                    ", ".join(mapping.needed_columns())
+                    if options.mapping
+                    else "start, metric and value"
+                )
+                what = "an empty JSON object" if empty == 1 else f"{empty} empty JSON objects"
+                yield Problem(
+                    file=path.name,
+                    reason=f"the file holds {what} ({{}}) and no records: a record needs the "
+                    f"fields {needed}",
+                )
+            return
         for row in rows:
             if isinstance(row, Problem):
                 yield row

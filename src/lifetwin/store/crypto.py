@@ -91,8 +91,9 @@ class MasterKey:
             text = path.read_text(encoding="ascii").strip()
         except FileNotFoundError:
             raise MasterKeyError(
-                f"The master key file {path} does not exist; run `lifetwin init` to create "
-                "a store, or point --key-file at the right file."
+                f"The master key file {path} does not exist; put your backup of it back "
+                "there, or point --home (or LIFETWIN_HOME) at the folder that holds the "
+                "store and its key."
             ) from None
         except (OSError, UnicodeDecodeError) as exc:
             raise MasterKeyError(f"The master key file {path} cannot be read ({exc}).") from None

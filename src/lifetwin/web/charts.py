@@ -11,7 +11,7 @@ from typing import Any
 
 from lifetwin.capabilities.cgm_report import RANGES
 from lifetwin.operations.data import SeriesPage
-from lifetwin.operations.twin import CgmView, GlucoseForecast, MetricHistory
+from lifetwin.operations.twin import CgmView, GlucoseForecast, InsightView, MetricHistory
 
 Figure = dict[str, Any]
 
@@ -189,3 +189,40 @@ def glucose_forecast(found: GlucoseForecast, recent: SeriesPage) -> Figure:
 
 def since_hours(moment: datetime, hours: float) -> datetime:
     return moment - timedelta(hours=hours)
+
+
+def insight(found: InsightView) -> Figure:
+    """An insight's two groups of days side by side: the effect's mean after the cause's
+    other days and after its high days (dots, so the axis shows the difference rather than
+    zero), the difference's 95 % interval on the second."""
+    from lifetwin.core.display import unit_label
+
+    when = {0: "on", 1: "the day after", 2: "two days after"}[found.lag_days]
+    label = unit_label(found.unit, found.effect)
+    return {
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "x": [f"{when} other days", f"{when} high {found.cause_name.lower()}"],
+                "y": [round(found.effect_low, 3), round(found.effect_high, 3)],
+                "marker": {"color": ["#5a6b80", BLUE], "size": 14},
+                "error_y": {
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [0, round(found.ci_high - found.difference, 3)],
+                    "arrayminus": [0, round(found.difference - found.ci_low, 3)],
+                    "color": "#1a1a1a",
+                },
+                "name": found.effect_name,
+                "hovertemplate": "%{y:.3~g} " + label + "<extra></extra>",
+            }
+        ],
+        "layout": {
+            "showlegend": False,
+            "margin": {"l": 50, "r": 10, "t": 10, "b": 30},
+            "yaxis": {
+                "title": {"text": f"{found.effect_name} ({label})" if label else found.effect_name}
+            },
+        },
+    }

@@ -17,6 +17,7 @@ from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 
 from lifetwin.api.deps import Svc, context
 from lifetwin.api.security import Principal
+from lifetwin.core.errors import LifeTwinError
 from lifetwin.privacy.consent import Purpose
 from lifetwin.services.accounts import Role
 
@@ -39,7 +40,22 @@ def environment() -> Environment:
     loaders += [PackageLoader(p.templates) for p in registry().pages if p.templates]
     env = Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape())
     env.filters["unit"] = lambda unit: "" if unit in ("dimensionless", "count", "") else unit
+    _display_filters(env)
     return env
+
+
+def _display_filters(env: Environment) -> None:
+    """Values and times as :mod:`lifetwin.core.display` shows them on the command line:
+    ``{{ v | amount(unit, code) }}``, ``{{ low | span(high, unit, code) }}``,
+    ``{{ moment | local(zone) }}`` (``zone``: the page's, see :func:`page`)."""
+    from lifetwin.core import display
+
+    env.filters["amount"] = display.amount
+    env.filters["span"] = display.span
+    env.filters["unit_label"] = display.unit_label
+    env.filters["local"] = display.local
+    env.filters["number"] = display.number
+    env.filters["zone_name"] = display.zone_name
 
 
 def navigation(request: Request, who: Principal | None, person: Person | None) -> list[Any]:
@@ -64,8 +80,25 @@ def page(request: Request, template: str, status: int = 200, **values: Any) -> H
     values.setdefault("person", None)
     values.setdefault("shared_person", None)
     values.setdefault("nav", navigation(request, who, values["person"]))
+    if "zone" not in values:
+        values["zone"] = _zone(request, who, values["person"] or values["shared_person"])
     html = environment().get_template(template).render(request=request, **values)
     return HTMLResponse(html, status_code=status)
+
+
+def _zone(request: Request, who: Principal | None, person: Person | None) -> Any:
+    """The zone a page shows times in: the person's profile zone, else UTC (pages that
+    read data pass their own, see ``lifetwin.operations.person.zone_of``)."""
+    from lifetwin.core.display import zone
+
+    if person is None or who is None:
+        return zone()
+    svc: Service = request.app.state.service
+    try:
+        named = svc.gate.vault(who, person).profile().get("time_zone")
+    except LifeTwinError:
+        return zone()
+    return zone(str(named) if named else None)
 
 
 def viewer(request: Request, svc: Svc) -> Principal:

@@ -69,6 +69,50 @@ def revoke_consent(
     return reply(request, done)
 
 
+class ShareBody(BaseModel):
+    category: str = Field(max_length=80, description="A data category, e.g. metabolic")
+    recipient: str = Field(max_length=100, description="The caregiver's account name")
+
+
+@router.get(
+    "/shares",
+    summary="What the person shares, with whom",
+    response_model=privacy.ShareList,
+    openapi_extra=scope("self_access"),
+)
+def list_shares(person_id: str, request: Request, svc: Svc, who: Who) -> Response:
+    return reply(request, privacy.shares(owner(svc, who, person_id)))
+
+
+@router.post(
+    "/shares",
+    summary="Share a data category with a caregiver's account",
+    status_code=201,
+    response_model=privacy.ShareView,
+    openapi_extra=scope("self_access"),
+)
+def make_share(
+    person_id: str, body: ShareBody, request: Request, svc: Svc, who: Writer
+) -> Response:
+    ctx = owner(svc, who, person_id)
+    made = privacy.share(ctx, body.category, body.recipient)
+    svc.changed(ctx.person.id)
+    return reply(request, made, status=201)
+
+
+@router.delete(
+    "/shares/{grant_id}",
+    summary="Stop a share",
+    response_model=privacy.Revoked,
+    openapi_extra=scope("self_access"),
+)
+def stop_share(person_id: str, grant_id: str, request: Request, svc: Svc, who: Writer) -> Response:
+    ctx = owner(svc, who, person_id)
+    done = privacy.unshare(ctx, grant_id)
+    svc.changed(ctx.person.id)
+    return reply(request, done)
+
+
 @router.get(
     "/audit",
     summary="Who read or changed what, newest first",

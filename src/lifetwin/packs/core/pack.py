@@ -60,12 +60,20 @@ def lifetwin_capabilities() -> list[Capability]:
 
 @hookimpl
 def lifetwin_pages() -> list[Page]:
-    from lifetwin.web.pages import importing, privacy, twin
+    from lifetwin.web.pages import importing, person, privacy, twin
 
     return [
         Page(
             twin.router,
             nav=(NavEntry("Overview", "", order=0), NavEntry("Insights", "insights", order=60)),
+        ),
+        Page(
+            person.router,
+            nav=(
+                NavEntry("Log", "log", order=70),
+                NavEntry("Metrics", "metrics", order=80),
+                NavEntry("Profile", "profile", order=92),
+            ),
         ),
         Page(importing.router, nav=(NavEntry("Import", "import", order=90),)),
         Page(privacy.router, nav=(NavEntry("Privacy", "privacy", order=95),)),

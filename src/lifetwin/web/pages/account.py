@@ -17,7 +17,27 @@ from lifetwin.web.layout import Viewer, form_csrf, page
 
 router = APIRouter(include_in_schema=False)
 LOGIN_CSRF = "lifetwin_login_csrf"
-STATIC = {"lifetwin.css": "text/css", "lifetwin.js": "text/javascript"}
+STATIC = {
+    "lifetwin.css": "text/css",
+    "lifetwin.js": "text/javascript",
+    "swagger-init.js": "text/javascript",
+}
+SWAGGER_UI = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css"}
+DOCS_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>LifeTwin API</title>
+<link rel="stylesheet" href="/static/swagger-ui/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui" data-spec="/api/v1/openapi.json"></div>
+<script src="/static/swagger-ui/swagger-ui-bundle.js"></script>
+<script src="/static/swagger-init.js"></script>
+</body>
+</html>
+"""
 
 
 @router.get("/static/{name}")
@@ -33,6 +53,21 @@ def static(name: str) -> Response:
         raise ApiError(404, f"There is no file {name}.")
     body = resources.files("lifetwin.web").joinpath("static", name).read_bytes()
     return Response(body, media_type=STATIC[name], headers={"Cache-Control": "max-age=3600"})
+
+
+@router.get("/static/swagger-ui/{name}")
+def swagger_ui(name: str) -> Response:
+    """Swagger UI's own files, shipped with LifeTwin (see static/swagger-ui/README.md)."""
+    if name not in SWAGGER_UI:
+        raise ApiError(404, f"There is no file {name}.")
+    body = resources.files("lifetwin.web").joinpath("static", "swagger-ui", name).read_bytes()
+    return Response(body, media_type=SWAGGER_UI[name], headers={"Cache-Control": "max-age=86400"})
+
+
+@router.get("/api/docs")
+def api_docs() -> Response:
+    """The interactive API documentation, offline and under the strict content policy."""
+    return Response(DOCS_PAGE, media_type="text/html")
 
 
 @router.get("/favicon.ico")

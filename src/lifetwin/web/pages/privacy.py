@@ -4,6 +4,7 @@ plain language, receipts, the access report, export and erasure."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -14,61 +15,30 @@ from lifetwin.api.security import SESSION_COOKIE, ApiError
 from lifetwin.core.errors import LifeTwinError
 from lifetwin.operations import population as ops_population
 from lifetwin.operations import privacy as ops_privacy
-from lifetwin.operations.data import iso
 from lifetwin.privacy.consent import Purpose
+from lifetwin.services.accounts import Role
 from lifetwin.web.layout import Viewer, form_csrf, own, page
 
 router = APIRouter(include_in_schema=False)
 
 
 # -- privacy center ---------------------------------------------------------------------------
-def _plain(entry: Any, labels: dict[str, str]) -> str:
-    when = iso(entry.ts_ms)[:16].replace("T", " ")
-    actor = labels.get(entry.actor, entry.actor).split(" ")[0]
-    who = (
-        "You"
-        if actor.startswith(("person:", "self"))
-        else f"The service ({actor})"
-        if actor == "service"
-        else actor
-    )
-    details = entry.details or {}
-    purpose = (entry.purpose or "").replace("_", " ")
-    what = details.get("metric") or details.get("what") or details.get("format") or ""
-    verbs = {
-        "read": f"read {what} for {purpose}"
-        + (f" (for {details['recipient']})" if details.get("recipient") else ""),
-        "view": f"viewed the {what} for {purpose}",
-        "grant": f"allowed {details.get('scope')} for {purpose}",
-        "revoke": f"withdrew {details.get('scope')} for {purpose}",
-        "invalidate": "deleted results computed from withdrawn data ("
-        + ", ".join(details.get("derived", []))
-        + ")",
-        "import": f"imported {details.get('file', 'a file')}",
-        "write": f"stored new {what} data",
-        "export": f"exported everything as {what}",
-        "login": "signed in",
-        "derive": f"computed {details.get('name', 'a result')} for {purpose}",
-        "token": f"made an API token for {', '.join(details.get('purposes', []))}",
-        "privacy-spend": f"spent ε {details.get('epsilon', 0):g} of your privacy budget "
-        "on a research release",
-        "privacy-budget": f"set the privacy budget to ε {details.get('epsilon_limit', 0):g}",
-    }
-    fallback = entry.action + (" " + what if what else "")
-    return f"{when} UTC — {who} {verbs.get(entry.action, fallback)}."
-
-
 @router.get("/p/{person_id}/privacy")
 def privacy_page(
-    person_id: str, request: Request, svc: Svc, who: Viewer, flash: str | None = None
+    person_id: str,
+    request: Request,
+    svc: Svc,
+    who: Viewer,
+    flash: str | None = None,
+    error: str | None = None,
 ) -> HTMLResponse:
     person = own(svc, who, person_id)
-    from lifetwin.services.audit_view import actor_labels
-
     ctx = context(svc, who, person, Purpose.SELF_ACCESS)
     matrix = ops_privacy.category_matrix(ctx)
-    entries = ctx.vault().audit_entries()[-60:]
-    labels = actor_labels(svc.store, svc.gate.accounts)
+    shared = ops_privacy.shares(ctx)
+    by_category: dict[str, list[Any]] = {}
+    for item in shared.items:
+        by_category.setdefault(item.category, []).append(item)
     return page(
         request,
         "privacy.html",
@@ -77,11 +47,15 @@ def privacy_page(
         who=who,
         person=person,
         flash=flash,
+        error=error,
         categories=matrix.categories,
         purposes=matrix.purposes,
         active=set(matrix.allowed),
         other_grants=matrix.other_grants,
-        log=[_plain(e, labels) for e in reversed(entries)],
+        shares=by_category,
+        all_shares=shared.items,
+        caregivers=[a.name for a in svc.gate.accounts.all() if a.role is Role.CAREGIVER],
+        log=ops_privacy.audit(ctx, limit=60).items,
         research=ops_population.contributions(ctx),
     )
 
@@ -102,7 +76,30 @@ async def budget_submit(person_id: str, request: Request, svc: Svc, who: Viewer)
         message = str(exc)
     else:
         message = f"Your privacy budget is now ε {found.epsilon_limit:g}."
-    return RedirectResponse(f"/p/{person.id}/privacy?flash={message}", status_code=303)
+    return RedirectResponse(f"/p/{person.id}/privacy?flash={quote(message)}", status_code=303)
+
+
+@router.post("/p/{person_id}/privacy/share")
+async def share_submit(person_id: str, request: Request, svc: Svc, who: Viewer) -> Response:
+    """Share a category with a caregiver's account, or stop a share."""
+    form = await form_csrf(request, who, svc)
+    person = own(svc, who, person_id)
+    ctx = context(svc, who, person, Purpose.SELF_ACCESS)
+    try:
+        if form.get("grant"):
+            ops_privacy.unshare(ctx, str(form["grant"]))
+            message = "That share is stopped; they can no longer read it."
+        else:
+            made = ops_privacy.share(
+                ctx, str(form.get("category") or ""), str(form.get("recipient") or "")
+            )
+            message = f"Your {made.category} data is now shared with {made.recipient}."
+    except LifeTwinError as exc:
+        return RedirectResponse(
+            f"/p/{person.id}/privacy?error={quote(str(exc))}#sharing-h", status_code=303
+        )
+    svc.changed(person.id)
+    return RedirectResponse(f"/p/{person.id}/privacy?flash={quote(message)}", status_code=303)
 
 
 @router.post("/p/{person_id}/privacy/verify")
@@ -156,11 +153,18 @@ async def consent_submit(person_id: str, request: Request, svc: Svc, who: Viewer
 
 @router.get("/p/{person_id}/report")
 def report_page(person_id: str, request: Request, svc: Svc, who: Viewer) -> HTMLResponse:
-    from lifetwin.services.report import access_report, to_html
-
+    """The access report (GDPR Art. 15) as a page of the dashboard."""
     person = own(svc, who, person_id)
-    report = access_report(svc.store, person)
-    return HTMLResponse(to_html(report))
+    ctx = context(svc, who, person, Purpose.SELF_ACCESS)
+    return page(
+        request,
+        "report.html",
+        title="Access report",
+        section="privacy",
+        who=who,
+        person=person,
+        report=ops_privacy.report(ctx),
+    )
 
 
 @router.post("/p/{person_id}/erase")

@@ -80,4 +80,6 @@ def insights_page(person_id: str, request: Request, svc: Svc, who: Viewer) -> HT
         who=who,
         person=ctx.person,
         found=found,
+        figures=[charts.insight(i) for i in found.items],
+        charts=bool(found.items),
     )

@@ -14,34 +14,24 @@ function draw(id) {
   target.dataset.drawn = "true";
 }
 function followImport() {
+  // The page shows a finished import itself (with the real counts); while one runs, poll
+  // it and load the page again when it ends.
   const box = document.getElementById("job");
-  if (!box) return;
+  if (!box || box.dataset.state !== "running") return;
   const url = box.dataset.jobUrl;
   const state = document.getElementById("job-state");
-  const summary = document.getElementById("job-summary");
   const tick = () => fetch(url, { credentials: "same-origin" }).then((r) => r.json()).then((job) => {
-    state.textContent = job.state + ": " + job.read.toLocaleString() + " values read";
-    if (job.state === "running") { setTimeout(tick, 500); return; }
-    box.dataset.state = job.state;
-    if (job.error) { summary.innerHTML = ""; const p = document.createElement("p"); p.className = "error"; p.textContent = job.error; summary.appendChild(p); }
-    if (job.summary) {
-      const s = job.summary;
-      const p = document.createElement("p");
-      p.textContent = `${s.format}: read ${s.read}, stored ${s.stored} new, ${s.duplicates} already there, ${s.quarantined} quarantined, ${s.problem_count} problems.`;
-      summary.appendChild(p);
-      const list = document.createElement("ul");
-      for (const problem of s.problems) {
-        const li = document.createElement("li");
-        li.textContent = `${problem.file}${problem.line ? " line " + problem.line : ""}: ${problem.reason}`;
-        list.appendChild(li);
-      }
-      summary.appendChild(list);
+    if (job.state === "running") {
+      state.textContent = "Importing: " + job.read.toLocaleString() + " values read so far";
+      setTimeout(tick, 500);
+      return;
     }
+    window.location.reload();
   });
   tick();
 }
 window.addEventListener("DOMContentLoaded", () => {
   for (const id of ["timeline", "tir", "agp", "forecast"]) draw(id);
-  for (const el of document.querySelectorAll(".chart[id]")) if (!el.dataset.drawn) draw(el.id);
+  for (const el of document.querySelectorAll(".chart[id], .chart[data-chart]")) if (!el.dataset.drawn) draw(el.id);
   followImport();
 });
