@@ -41,6 +41,9 @@ function followImport() {
   tick();
 }
 window.addEventListener("DOMContentLoaded", () => {
-  for (const id of ["timeline", "tir", "agp", "forecast"]) draw(id);
+  for (const el of document.querySelectorAll(".chart[id]")) draw(el.id);
+  for (const button of document.querySelectorAll("[data-print]")) {
+    button.addEventListener("click", () => window.print());
+  }
   followImport();
 });
