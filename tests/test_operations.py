@@ -27,12 +27,18 @@ PAIRS = [
     (["forecast"], "/forecast"),
     (["forecast", "-m", "resting_heart_rate"], "/forecast?metric=resting_heart_rate"),
     (["cgm"], "/cgm"),
+    (["cgm", "--unit", "mmol/L"], "/cgm?unit=mmol/L"),
+    (["glucose", "now"], "/glucose/now"),
+    (["glucose", "day"], "/glucose/day"),
+    (["glucose", "week"], "/glucose/week"),
+    (["glucose", "agp"], "/glucose/agp"),
+    (["glucose", "settings"], "/glucose/settings"),
     (["risk"], "/risk"),
     (["insights"], "/insights"),
     (["consent", "list"], "/consents"),
 ]
 # What differs between two calls a second apart: how old the newest reading is.
-VOLATILE = {"age_min", "status"}
+VOLATILE = {"age_min", "status", "stale"}
 
 
 def _strip(value: Any) -> Any:
@@ -73,7 +79,7 @@ def test_the_command_line_and_the_api_answer_the_same(
     demo_home: tuple[Path, dict[str, str]], cli_args: list[str], api_path: str
 ) -> None:
     home, env = demo_home
-    words = 2 if cli_args[0] == "consent" else 1  # a group's command, or a command
+    words = 2 if cli_args[0] in ("consent", "glucose") else 1  # a group's command, or a command
     argv = [*cli_args[:words], PERSON, *cli_args[words:]]
     _cli_json(env, *argv)  # the first reads learn what is new; both sides then read the same
     store = open_home(home)

@@ -103,7 +103,8 @@ def parse_unit(text: str | None) -> GlucoseUnit | None:
         return "mg/dL"
     if key in ("mmol/l", "mmol", "mmoll"):
         return "mmol/L"
-    raise LifeTwinError(f"'{text[:40]}' is not a glucose unit (use mg/dL or mmol/L).")
+    quoted = text.strip()[:20].encode("unicode_escape").decode("ascii")
+    raise LifeTwinError(f"'{quoted}' is not a glucose unit (use mg/dL or mmol/L).")
 
 
 def preferred_unit(profile: dict[str, Any]) -> GlucoseUnit:
@@ -908,8 +909,11 @@ def _common_offset(readings: _Readings, fallback: int) -> int:
 
 
 def _newest_local_day(ctx: Context) -> tuple[int, int]:
-    """(first day, newest local day) of the caller's CGM readings."""
+    """The local days (since the epoch) of the caller's first and newest CGM readings."""
     first, last = _span(ctx)
+    oldest = _read(ctx, first, first + 1)
+    if len(oldest.ts_ms):
+        first = int(oldest.local_day[0])
     newest = _read(ctx, last - 1, last)
     if len(newest.ts_ms):
         last = int(newest.local_day[-1])

@@ -108,9 +108,17 @@ def _stats_line(found: GlucoseDay | GlucoseWeek, what: str) -> str:
     return (
         f"{what}: {s.readings:,} readings, mean {shown(s.mean, u)} {u} "
         f"({shown(s.lowest, u)} to {shown(s.highest, u)}), {s.time_in_range_pct:g} % in range, "
-        f"{s.time_below_pct:g} % low, {s.time_above_pct:g} % high; insulin {s.insulin_u:g} U, "
-        f"carbohydrates {s.carbs_g:g} g"
+        f"{s.time_below_pct:g} % below {_low(u)}, {s.time_above_pct:g} % above {_high(u)}; "
+        f"insulin {s.insulin_u:g} U, carbohydrates {s.carbs_g:g} g"
     )
+
+
+def _low(unit: str) -> str:
+    return "3.9" if unit == "mmol/L" else "70"
+
+
+def _high(unit: str) -> str:
+    return "10.0" if unit == "mmol/L" else "180"
 
 
 def _render_day(found: GlucoseDay, person: str) -> None:
@@ -185,8 +193,8 @@ def _render_week(found: GlucoseWeek) -> None:
         "day",
         f"mean ({u})",
         "in range",
-        "low",
-        "high",
+        f"below {_low(u)}",
+        f"above {_high(u)}",
         "insulin (U)",
         "carbs (g)",
         "readings",

@@ -34,7 +34,8 @@ def _date(text: str | None, what: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise LifeTwinError(f"'{text[:40]}' is not a date for {what} (use YYYY-MM-DD).") from None
+        quoted = text[:20].encode("unicode_escape").decode("ascii")
+        raise LifeTwinError(f"'{quoted}' is not a date for {what} (use YYYY-MM-DD).") from None
 
 
 @router.get(
@@ -135,7 +136,7 @@ def get_agp(
     "/persons/{person_id}/glucose/settings",
     summary="How the person's glucose is shown: the unit and the target range",
     response_model=ops.GlucoseSettings,
-    openapi_extra=scope("read"),
+    openapi_extra=scope("self_access"),
 )
 def get_settings(person_id: str, request: Request, svc: Svc, who: Who) -> Response:
     return reply(request, ops.glucose_settings(owner(svc, who, person_id)))
@@ -151,13 +152,12 @@ class SettingsBody(BaseModel):
     "/persons/{person_id}/glucose/settings",
     summary="Set the glucose unit and/or the target range (the person's own profile)",
     response_model=ops.GlucoseSettings,
-    openapi_extra=scope("write"),
+    openapi_extra=scope("self_access"),
 )
 def put_settings(
     person_id: str, body: SettingsBody, request: Request, svc: Svc, who: Writer
 ) -> Response:
-    ctx = owner(svc, who, person_id)
-    svc.gate.require_write(who)
+    ctx = owner(svc, who, person_id)  # a setting of the person's own, as consents are
     found = ops.set_glucose_settings(ctx, unit=body.unit, low=body.low, high=body.high)
     svc.changed(ctx.person.id)  # cached overviews show glucose in the unit
     return reply(request, found)
