@@ -224,7 +224,9 @@ def test_the_metrics_page_lists_every_metric_in_the_persons_zone(
     page.context.close()
 
 
-def test_share_a_category_with_a_caregiver_and_stop_it(server: dict[str, Any], browser: Any) -> None:
+def test_share_a_category_with_a_caregiver_and_stop_it(
+    server: dict[str, Any], browser: Any
+) -> None:
     page = _sign_in(browser, server, "alex")
     person = server["person"]
     base = f"{server['url']}/p/{person.id}"

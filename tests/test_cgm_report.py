@@ -179,7 +179,7 @@ def test_the_cgm_command(cli: Callable[..., Any]) -> None:
     shown = cli("cgm", "Joe")
     assert shown.returncode == 0, shown.stderr
     assert f"{len(_egvs()):,} readings" in shown.stdout
-    assert "70-180 mg/dL" in shown.stdout
+    assert "Time in range 70–180 mg/dL" in shown.stdout
     assert "Ambulatory glucose profile" in shown.stdout
 
 

@@ -27,6 +27,12 @@ PAIRS = [
     (["forecast"], "/forecast"),
     (["forecast", "-m", "resting_heart_rate"], "/forecast?metric=resting_heart_rate"),
     (["cgm"], "/cgm"),
+    (["cgm", "--unit", "mmol/L"], "/cgm?unit=mmol/L"),
+    (["glucose", "now"], "/glucose/now"),
+    (["glucose", "day"], "/glucose/day"),
+    (["glucose", "week"], "/glucose/week"),
+    (["glucose", "agp"], "/glucose/agp"),
+    (["glucose", "settings"], "/glucose/settings"),
     (["risk"], "/risk"),
     (["insights"], "/insights"),
     (["consent", "list"], "/consents"),
@@ -41,8 +47,9 @@ PAIRS = [
     (["show"], "/metrics"),
 ]
 # What differs between two calls a second apart: how old the newest reading is (in
-# minutes or days), and when an operation that forecasts from now was asked.
-VOLATILE = {"age_min", "status", "age_days", "asked_at"}
+# minutes or days, and whether it is stale), and when an operation that forecasts from
+# now was asked.
+VOLATILE = {"age_min", "status", "age_days", "stale", "asked_at"}
 
 
 def _strip(value: Any) -> Any:
@@ -84,7 +91,7 @@ def test_the_command_line_and_the_api_answer_the_same(
 ) -> None:
     home, env = demo_home
     # the person follows a command, a group's command, or (population) its option
-    words = {"consent": 2, "person": 2, "population": 3}.get(cli_args[0], 1)
+    words = {"consent": 2, "person": 2, "glucose": 2, "population": 3}.get(cli_args[0], 1)
     argv = [*cli_args[:words], PERSON, *cli_args[words:]]
     _cli_json(env, *argv)  # the first reads learn what is new; both sides then read the same
     store = open_home(home)

@@ -1,6 +1,7 @@
 """What the twin computes: ``overview``, ``twin``, ``cgm``, ``alerts``, ``insights``,
 ``forecast`` and ``risk``. Each command calls one operation of
-:mod:`lifetwin.operations.twin` (the API's routes call the same); population studies are
+:mod:`lifetwin.operations.twin` or :mod:`lifetwin.operations.glucose` (the API's routes call
+the same); population studies are
 the research pack's (``lifetwin population ...``)."""
 
 from __future__ import annotations
@@ -16,11 +17,10 @@ from lifetwin.cli.app import JsonOpt, PersonArg, app, context, emit, fmt_time, o
 if TYPE_CHECKING:
     from lifetwin.capabilities.risk import RiskReport
     from lifetwin.operations.context import Context
+    from lifetwin.operations.glucose import CgmView, GlucoseForecast
     from lifetwin.operations.twin import (
         AlertList,
-        CgmView,
         DailyForecast,
-        GlucoseForecast,
         InsightList,
         Overview,
         TwinView,
@@ -34,6 +34,15 @@ INSIGHT_FDR = 0.1
 INSIGHT_MIN_DAYS = 21
 CGM_DAYS = 14
 DAILY_HORIZON = 7
+
+GlucoseUnitOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--unit",
+        help="Glucose in mg/dL or mmol/L (default: the person's preference, set with "
+        "`lifetwin glucose settings`).",
+    ),
+]
 
 
 def _twin_context(person: str, purpose: str) -> Context:
@@ -149,10 +158,12 @@ def cgm(
     source: Annotated[
         str | None, typer.Option(help="The CGM source (default: the one with most readings).")
     ] = None,
+    unit: GlucoseUnitOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """The CGM report: time in ranges, mean, CV, GMI, MAGE, LBGI/HBGI and the AGP."""
-    from lifetwin.operations.twin import cgm as run
+    """The CGM report: time in ranges against the consensus targets, mean, CV, GMI, MAGE,
+    LBGI/HBGI and the AGP."""
+    from lifetwin.operations.glucose import cgm as run
 
     found = run(
         context(person),
@@ -160,25 +171,37 @@ def cgm(
         until=when(until, end_of_day=True),
         days=days,
         source=source,
+        unit=unit,
     )
-    emit(found, as_json, _render_cgm)
+    emit(found, as_json, render_cgm)
 
 
-def _render_cgm(report: CgmView) -> None:
-    from lifetwin.capabilities.cgm_report import RANGES
-
+def render_cgm(report: CgmView) -> None:
+    """The CGM report as text (also the first part of ``lifetwin glucose agp``)."""
+    u = report.unit
     out.print(
         f"{report.readings:,} readings from {report.source}, {fmt_time(report.first)} to "
         f"{fmt_time(report.last)} UTC ({report.days:g} days), "
         f"{report.data_captured_pct:g} % captured"
     )
     out.print(
-        f"mean {report.mean_mg_dl:g} mg/dL, SD {report.sd_mg_dl:g}, CV "
-        f"{report.cv_pct:g} %, GMI {report.gmi_pct:g} %, MAGE {report.mage_mg_dl} mg/dL, "
-        f"LBGI {report.lbgi:g}, HBGI {report.hbgi:g}"
+        f"mean {report.mean:g} {u}, SD {report.sd:g} {u}, CV {report.cv_pct:g} %, "
+        f"GMI {report.gmi_pct:g} %, MAGE {report.mage} {u}, "
+        f"LBGI {report.lbgi:g}, HBGI {report.hbgi:g}",
+        soft_wrap=True,
     )
-    bands = ", ".join(f"{label} mg/dL {report.ranges_pct[name]:g} %" for name, label in RANGES)
-    out.print(f"time in ranges: {bands}", soft_wrap=True)
+    bands = ", ".join(
+        f"{label} {report.ranges_pct[key]:g} %" for key, label in report.range_labels.items()
+    )
+    out.print(f"time in ranges ({u}): {bands}", soft_wrap=True)
+    out.print("Consensus targets (Battelino et al. 2019):")
+    for check in report.checks:
+        mark = "  ok " if check.met else "[bold red]  !  [/bold red]"
+        out.print(
+            f"{mark}{check.label}: {check.value_pct:g} % (target {check.target})",
+            soft_wrap=True,
+            highlight=False,
+        )
     for warning in report.warnings:
         out.print(f"note: {warning}", soft_wrap=True, markup=False)
     table = Table(
@@ -189,7 +212,7 @@ def _render_cgm(report: CgmView) -> None:
         "p75",
         "p95",
         "n",
-        title="Ambulatory glucose profile (mg/dL, local time)",
+        title=f"Ambulatory glucose profile ({u}, local time)",
     )
     for hour, cut in sorted(report.agp.items(), key=lambda kv: int(kv[0])):
         table.add_row(
@@ -304,6 +327,7 @@ def forecast(
             "days ahead (default 7).",
         ),
     ] = None,
+    unit: GlucoseUnitOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Forecasts with intervals: glucose 30-120 minutes ahead, daily metrics days ahead."""
@@ -312,7 +336,7 @@ def forecast(
     from lifetwin.operations.twin import forecast as run
 
     ctx = _twin_context(person, "forecasting")
-    found = run(ctx, metric_code, days=horizon or DAILY_HORIZON)
+    found = run(ctx, metric_code, days=horizon or DAILY_HORIZON, unit=unit)
     if isinstance(found, DailyForecast):
         emit(found, as_json, _render_daily)
         return
@@ -322,21 +346,27 @@ def forecast(
 
 
 def _render_glucose(found: GlucoseForecast, horizon: int | None) -> None:
+    from lifetwin.operations.glucose import shown
+
+    u = found.unit
     out.print(
-        f"Last reading {fmt_time(found.start)} UTC: {found.last_mg_dl:g} mg/dL "
+        f"Last reading {fmt_time(found.start)} UTC: {shown(found.last, u)} {u} "
         f"(model learned from {found.trained_steps:,} five-minute steps)"
     )
     out.print(found.status, markup=False)
     for item in found.forecasts:
         if horizon is None or item.horizon_min == horizon:
             out.print(
-                f"  in {item.horizon_min} min: {item.value_mg_dl:.0f} mg/dL "
-                f"(90 % interval {item.low_mg_dl:.0f} to {item.high_mg_dl:.0f})"
+                f"  in {item.horizon_min} min: {shown(item.value, u)} {u} "
+                f"(90 % interval {shown(item.low, u)} to {shown(item.high, u)})"
             )
     for warning in found.warnings:
         out.print(f"note: {warning}", soft_wrap=True, markup=False)
     if found.hypo_warning:
-        out.print("[bold red]A low (below 70 mg/dL) is forecast within 30 minutes.[/bold red]")
+        out.print(
+            f"[bold red]A low (below {shown(found.hypo_threshold, u)} {u}) is forecast "
+            "within 30 minutes.[/bold red]"
+        )
     out.print(found.note)
 
 

@@ -328,7 +328,7 @@ def metric_values(
             )
             for o in vault.series_observations(data.tail(limit))
         ]
-        return MetricValues(
+        result = MetricValues(
             metric=m.code,
             name=m.name,
             unit=data.unit,
@@ -338,6 +338,11 @@ def metric_values(
             maximum=num(float(values.max()), 4) if len(values) else None,
             latest=rows,
         )
+        if m.code == "glucose":
+            from lifetwin.operations.glucose import values_in_unit
+
+            result = values_in_unit(result, vault.profile())
+        return result
     found = vault.read_records(m.code, purpose=ctx.purpose, since=since, until=until)
     observations = [r for r in found if isinstance(r, Observation)]
     rows = [

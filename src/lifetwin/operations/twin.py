@@ -20,6 +20,15 @@ from lifetwin.core.errors import LifeTwinError, NotEnoughDataError
 from lifetwin.core.vocabulary import metric
 from lifetwin.operations.context import Context
 from lifetwin.operations.data import num
+from lifetwin.operations.glucose import CGM_DAYS as CGM_DAYS
+from lifetwin.operations.glucose import AgpHour as AgpHour
+from lifetwin.operations.glucose import CgmView as CgmView
+from lifetwin.operations.glucose import GlucoseForecast as GlucoseForecast
+from lifetwin.operations.glucose import GlucosePoint as GlucosePoint
+from lifetwin.operations.glucose import Targets as GlucoseTargets
+from lifetwin.operations.glucose import cgm as cgm
+from lifetwin.operations.glucose import glucose_forecast as glucose_forecast
+from lifetwin.operations.glucose import rows_in_unit as glucose_rows
 from lifetwin.privacy.consent import Purpose
 
 # One default each, for every adapter (they had drifted: 0.1/21 days on the dashboard,
@@ -28,7 +37,6 @@ INSIGHT_FDR = 0.1  # false discovery rate across every pair tested (exploratory,
 INSIGHT_MIN_DAYS = 21  # days both metrics of a pair need
 ILLNESS_BUDGET = 0.1  # false illness alerts per healthy month
 DEVIATION_BUDGET = 1.0  # false "unusual value" alerts per metric and month
-CGM_DAYS = 14  # the consensus report's period (Battelino et al. 2019)
 DAILY_HORIZON = 7
 RECENT_ALERT_DAYS = 14
 STALE_DAYS = 3  # a latest value older than this is stale (as `lifetwin doctor` says)
@@ -103,7 +111,18 @@ def _rows(state: Any, vault: Any, as_of: datetime | None) -> tuple[list[MetricNo
                 sentence=row.sentence,
             )
         )
-    return rows, summary.based_on
+    return glucose_rows(rows, vault.profile()), summary.based_on
+
+
+def _glucose_baseline(view: BaselineView, profile: dict[str, Any]) -> BaselineView:
+    from lifetwin.operations.glucose import converted, preferred_unit
+
+    unit = preferred_unit(profile)
+    fields = ("centre", "spread")
+    return BaselineView(
+        overall=converted(view.overall, fields, unit),
+        by_hour_of_week={k: converted(v, fields, unit) for k, v in view.by_hour_of_week.items()},
+    )
 
 
 def twin(ctx: Context, *, as_of: datetime | None = None) -> TwinView:
@@ -128,6 +147,8 @@ def twin(ctx: Context, *, as_of: datetime | None = None) -> TwinView:
         )
         for code, b in sorted(state.overall.items())
     }
+    if "glucose" in baselines:
+        baselines["glucose"] = _glucose_baseline(baselines["glucose"], vault.profile())
     return TwinView(
         person=ctx.person.name,
         as_of=as_of,
@@ -236,30 +257,6 @@ def overview(ctx: Context) -> Overview:
 
 
 # -- forecasts ------------------------------------------------------------------------------
-class GlucosePoint(BaseModel):
-    horizon_min: int
-    value_mg_dl: float
-    low_mg_dl: float
-    high_mg_dl: float
-
-
-class GlucoseForecast(BaseModel):
-    """Glucose 30–120 minutes ahead with 90 % intervals, from the newest reading."""
-
-    kind: Literal["glucose"] = "glucose"
-    start: datetime = Field(description="the time of the reading the forecast starts from")
-    last_mg_dl: float
-    forecasts: list[GlucosePoint]
-    trajectory: dict[str, float] = Field(description="minutes ahead -> forecast, to 40 min")
-    hypo_warning: bool = Field(description="a low is forecast and the forecast is current")
-    current: bool
-    age_min: float
-    status: str
-    warnings: list[str]
-    trained_steps: int
-    note: str = "Decision support, not a dosing instruction."
-
-
 class DayPoint(BaseModel):
     day: str | None
     horizon: int
@@ -290,30 +287,6 @@ class DailyForecast(BaseModel):
     backtest: BacktestView
 
 
-def glucose_forecast(ctx: Context, *, now: datetime | None = None) -> GlucoseForecast:
-    """Reads for forecasting; refuses with one sentence when there is too little CGM."""
-    from lifetwin.capabilities.glucose_forecast import forecast_for_person
-
-    result = forecast_for_person(ctx.vault(), now=now)
-    if result is None:
-        raise NotEnoughDataError(
-            f"There is not enough CGM data for {ctx.person.name} to forecast (two days are "
-            "needed, and a forecasting grant)."
-        )
-    return GlucoseForecast(
-        start=datetime.fromtimestamp(result.last_reading_ms / 1000, UTC),
-        last_mg_dl=result.last_mg_dl,
-        forecasts=[GlucosePoint(**asdict(f)) for f in result.forecasts],
-        trajectory={str(k): round(v, 1) for k, v in sorted(result.trajectory.items())},
-        hypo_warning=result.hypo_warning,
-        current=result.current,
-        age_min=round(result.age_min, 1),
-        status=result.status,
-        warnings=list(result.warnings),
-        trained_steps=result.trained_steps,
-    )
-
-
 def daily_forecast(ctx: Context, name: str, *, days: int = DAILY_HORIZON) -> DailyForecast:
     """A daily metric (a numeric metric's daily value, ``sleep`` or ``spending``) ``days``
     ahead (1 to 60). Reads for forecasting."""
@@ -341,102 +314,13 @@ def daily_forecast(ctx: Context, name: str, *, days: int = DAILY_HORIZON) -> Dai
 
 
 def forecast(
-    ctx: Context, name: str = "glucose", *, days: int = DAILY_HORIZON
+    ctx: Context, name: str = "glucose", *, days: int = DAILY_HORIZON, unit: str | None = None
 ) -> GlucoseForecast | DailyForecast:
-    """Glucose minutes ahead, or any other (daily) metric days ahead."""
+    """Glucose minutes ahead (in ``unit``, default the person's), or any other (daily)
+    metric days ahead."""
     if name in ("sleep", "spending") or metric(name).code != "glucose":
         return daily_forecast(ctx, name, days=days)
-    return glucose_forecast(ctx)
-
-
-# -- the CGM report -------------------------------------------------------------------------
-class AgpHour(BaseModel):
-    p5: float
-    p25: float
-    p50: float
-    p75: float
-    p95: float
-    n: int
-
-
-class CgmView(BaseModel):
-    """The consensus CGM report of one source over a period (Battelino et al. 2019)."""
-
-    readings: int
-    source: str | None
-    other_sources: list[str]
-    period_start: datetime | None
-    period_end: datetime | None
-    days: float
-    first: datetime | None
-    last: datetime | None
-    data_captured_pct: float
-    mean_mg_dl: float | None
-    sd_mg_dl: float | None
-    cv_pct: float | None
-    gmi_pct: float | None
-    mage_mg_dl: float | None
-    lbgi: float | None
-    hbgi: float | None
-    ranges_pct: dict[str, float]
-    agp: dict[str, AgpHour] = Field(description="local hour -> percentiles (mg/dL)")
-    warnings: list[str]
-
-
-def cgm(
-    ctx: Context,
-    *,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    days: int = CGM_DAYS,
-    source: str | None = None,
-) -> CgmView:
-    """The report of the latest ``days`` (0: all the data; or ``since``..``until``), read
-    for the caller's purpose (a caregiver sees it through their sharing grant)."""
-    from lifetwin.capabilities.cgm_report import cgm_report
-
-    if days < 0:
-        raise LifeTwinError("The number of days must be 0 (all) or more.")
-    if days == 0 and since is None:
-        since = datetime(1970, 1, 1, tzinfo=UTC)
-
-    report = cgm_report(
-        ctx.vault(),
-        ctx.purpose,
-        since,
-        until,
-        recipient=ctx.recipient,
-        source=source,
-        days=days,
-    )
-    if not report.readings:
-        raise NotEnoughDataError(f"There are no CGM readings of {ctx.person.name} in that range.")
-    return CgmView(
-        readings=report.readings,
-        source=report.source,
-        other_sources=list(report.other_sources),
-        period_start=report.period_start,
-        period_end=report.period_end,
-        days=round(report.days, 2),
-        first=report.first,
-        last=report.last,
-        data_captured_pct=report.data_captured_pct,
-        mean_mg_dl=report.mean_mg_dl,
-        sd_mg_dl=report.sd_mg_dl,
-        cv_pct=report.cv_pct,
-        gmi_pct=report.gmi_pct,
-        mage_mg_dl=report.mage_mg_dl,
-        lbgi=report.lbgi,
-        hbgi=report.hbgi,
-        ranges_pct=dict(report.ranges_pct),
-        agp={
-            str(h): AgpHour(
-                p5=c["p5"], p25=c["p25"], p50=c["p50"], p75=c["p75"], p95=c["p95"], n=int(c["n"])
-            )
-            for h, c in sorted(report.agp.items())
-        },
-        warnings=list(report.warnings),
-    )
+    return glucose_forecast(ctx, unit=unit)
 
 
 # -- risk scores and insights ---------------------------------------------------------------
@@ -531,6 +415,9 @@ class MetricHistory(BaseModel):
     points: list[HistoryPoint]
     sources: list[str]
     unusual: int | None = Field(description="values called unusual (None: no baseline)")
+    targets: GlucoseTargets | None = Field(
+        default=None, description="the person's target range (glucose), in the unit"
+    )
 
 
 def metric_history(
@@ -566,7 +453,7 @@ def metric_history(
             point.unusual = verdict.unusual
             odd += verdict.unusual
         points.append(point)
-    return MetricHistory(
+    history = MetricHistory(
         metric=found.metric,
         name=found.name,
         unit=found.unit,
@@ -576,3 +463,18 @@ def metric_history(
         sources=found.sources,
         unusual=odd if state is not None else None,
     )
+    if targets is not None:  # glucose: in the person's unit, with their target lines
+        from lifetwin.operations.glucose import converted, preferred_unit, to_unit
+
+        unit = preferred_unit(vault.profile())
+        fields = ("mean", "usual_low", "usual_high")
+        history = history.model_copy(
+            update={
+                "unit": unit,
+                "points": [converted(p, fields, unit) for p in points],
+                "targets": GlucoseTargets(
+                    low=to_unit(targets[0], unit), high=to_unit(targets[1], unit), unit=unit
+                ),
+            }
+        )
+    return history

@@ -90,14 +90,19 @@ def get_forecast(
     days: int = Query(
         default=ops.DAILY_HORIZON, ge=1, le=60, description="Days ahead, for daily metrics."
     ),
+    unit: str | None = Query(
+        default=None,
+        max_length=10,
+        description="Glucose in mg/dL or mmol/L (default: the person's preference).",
+    ),
 ) -> Response:
     ctx = twin_reader(svc, who, person_id, Purpose.FORECASTING)
-    return reply(request, ops.forecast(ctx, metric, days=days))
+    return reply(request, ops.forecast(ctx, metric, days=days, unit=unit))
 
 
 @router.get(
     "/persons/{person_id}/cgm",
-    summary="CGM report (time in ranges, AGP)",
+    summary="CGM report (time in ranges against the consensus targets, AGP)",
     response_model=ops.CgmView,
     openapi_extra=scope("read"),
 )
@@ -112,6 +117,11 @@ def get_cgm(
     since: str | None = Query(default=None, max_length=40),
     until: str | None = Query(default=None, max_length=40),
     source: str | None = Query(default=None, max_length=200),
+    unit: str | None = Query(
+        default=None,
+        max_length=10,
+        description="Glucose in mg/dL or mmol/L (default: the person's preference).",
+    ),
     purpose: Purpose | None = None,
 ) -> Response:
     ctx = reader(svc, who, person_id, purpose)
@@ -121,6 +131,7 @@ def get_cgm(
         until=parse_time(until, "until"),
         days=days,
         source=source,
+        unit=unit,
     )
     return reply(request, found)
 

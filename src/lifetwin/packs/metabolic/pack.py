@@ -115,6 +115,20 @@ def lifetwin_capabilities() -> list[Capability]:
 
 
 @hookimpl
+def lifetwin_cli(app: Any) -> None:
+    from lifetwin.packs.metabolic.cli import register
+
+    register(app)
+
+
+@hookimpl
+def lifetwin_routers() -> list[Any]:
+    from lifetwin.packs.metabolic.routes import router
+
+    return [router]
+
+
+@hookimpl
 def lifetwin_pages() -> list[Page]:
     from lifetwin.web.pages import glucose
 

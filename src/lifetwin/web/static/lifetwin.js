@@ -33,5 +33,8 @@ function followImport() {
 window.addEventListener("DOMContentLoaded", () => {
   for (const id of ["timeline", "tir", "agp", "forecast"]) draw(id);
   for (const el of document.querySelectorAll(".chart[id], .chart[data-chart]")) if (!el.dataset.drawn) draw(el.id);
+  for (const button of document.querySelectorAll("[data-print]")) {
+    button.addEventListener("click", () => window.print());
+  }
   followImport();
 });
