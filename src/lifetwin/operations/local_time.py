@@ -86,6 +86,22 @@ def today(zone: tzinfo, now: datetime | None = None) -> date:
     return (now or datetime.now(UTC)).astimezone(zone).date()
 
 
+def parse_day(text: str | None, what: str = "the day") -> date | None:
+    """A YYYY-MM-DD date (None for nothing), or one sentence why not.
+
+    >>> parse_day("2026-11-14")
+    datetime.date(2026, 11, 14)
+    """
+    if text is None or text == "":
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        from lifetwin.core.errors import LifeTwinError
+
+        raise LifeTwinError(f"'{text}' is not a date for {what} (use YYYY-MM-DD).") from None
+
+
 def clock(minutes: float) -> str:
     """Minutes after midnight as a clock time (wrapped to one day).
 

@@ -201,7 +201,7 @@ def _signal(
             usual=base[0] if base else None,
             spread=base[1] if base else None,
             unit=unit,
-            sentence=f"No {label.lower()} for {day:%a %d %b} yet.",
+            sentence=f"{label}: nothing recorded for {day:%a %d %b} yet.",
         )
     value = round(float(today), 1)
     if base is None:

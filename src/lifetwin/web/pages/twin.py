@@ -4,7 +4,7 @@ caregiver, and insights."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from lifetwin.api.deps import Svc, reader
 from lifetwin.operations import data as ops_data
@@ -31,11 +31,34 @@ def overview(person_id: str, request: Request, svc: Svc, who: Viewer) -> HTMLRes
     )
 
 
-@router.get("/p/{person_id}/metric/{code}")
+def page_of(code: str) -> str | None:
+    """The pack page of a metric that is not a number (sleep stages, workouts): the path
+    of the navigation entry that this metric alone makes appear."""
+    from lifetwin.core.errors import UnknownMetricError
+    from lifetwin.core.vocabulary import metric
+    from lifetwin.packs.registry import registry
+
+    if not code.startswith("event:"):
+        try:
+            if metric(code).is_numeric:
+                return None
+        except UnknownMetricError:
+            return None
+    for pack_page in registry().pages:
+        for entry in pack_page.nav:
+            if entry.when({code}) and not entry.when(set()):
+                return entry.path
+    return None
+
+
+@router.get("/p/{person_id}/metric/{code}", response_model=None)
 def metric_page(
     person_id: str, code: str, request: Request, svc: Svc, who: Viewer, days: int = 7
-) -> HTMLResponse:
+) -> HTMLResponse | RedirectResponse:
     ctx = reader(svc, who, person_id, None)
+    target = page_of(code) if who.role is Role.PERSON else None
+    if target is not None:  # sleep stages and events have a page of their own
+        return RedirectResponse(f"/p/{ctx.person.id}/{target}", status_code=303)
     owner = who.role is Role.PERSON  # the usual range is the person's own twin
     found = ops.metric_history(ctx, code, days=days, baseline=owner)
     return page(

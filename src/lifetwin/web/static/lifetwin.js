@@ -42,5 +42,6 @@ function followImport() {
 }
 window.addEventListener("DOMContentLoaded", () => {
   for (const id of ["timeline", "tir", "agp", "forecast"]) draw(id);
+  for (const el of document.querySelectorAll(".chart[data-chart]")) draw(el.id);  // packs' charts
   followImport();
 });
