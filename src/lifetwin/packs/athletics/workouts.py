@@ -164,3 +164,25 @@ def daily_totals(days: I64, sources: I64, values: F64) -> dict[int, float]:
     for (day, _source), total in zip(unique.tolist(), sums.tolist(), strict=True):
         out[day] = max(out.get(day, 0.0), float(total))
     return out
+
+
+def duration_text(minutes: float) -> str:
+    """A workout's duration as h:mm:ss (or m:ss under an hour).
+
+    >>> duration_text(72.0), duration_text(37.25), duration_text(0.5)
+    ('1:12:00', '37:15', '0:30')
+    """
+    seconds = round(minutes * 60)
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def pace_text(min_per_km: float) -> str:
+    """A pace as m:ss per kilometre.
+
+    >>> pace_text(5.55), pace_text(4.999)
+    ('5:33 /km', '5:00 /km')
+    """
+    seconds = round(min_per_km * 60)
+    return f"{seconds // 60}:{seconds % 60:02d} /km"
