@@ -220,12 +220,14 @@ def _signal(
     usual, spread = base
     score = signal_score(value, usual, spread, higher)
     diff = value - usual
+    usual_text = f"{usual:g} ± {spread:.2g} {unit}"
     if abs(diff) < 0.5 * spread:
-        how = "about your usual"
+        how = f"about your usual ({usual_text})"
     else:
         better = (diff > 0) == higher
-        how = f"{abs(diff):.0f} {unit} {'above' if diff > 0 else 'below'} your usual " + (
-            "(better)" if better else "(a sign of strain, or just a different day)"
+        side = "above" if diff > 0 else "below"
+        how = f"{abs(diff):.0f} {unit} {side} your usual of {usual_text}: " + (
+            "a good sign" if better else "a sign of strain, or just a different day"
         )
     return ReadinessPart(
         name=name,
@@ -236,7 +238,7 @@ def _signal(
         usual=usual,
         spread=spread,
         unit=unit,
-        sentence=f"{label} {value:g} {unit}: {how} of {usual:g} ± {spread:.2g} {unit}.",
+        sentence=f"{label} {value:g} {unit}, {how}.",
     )
 
 

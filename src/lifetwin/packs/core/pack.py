@@ -68,3 +68,17 @@ def lifetwin_pages() -> list[Page]:
         Page(importing.router, nav=(NavEntry("Import", "import", order=90),)),
         Page(privacy.router, nav=(NavEntry("Privacy", "privacy", order=95),)),
     ]
+
+
+@hookimpl
+def lifetwin_cli(app: Any) -> None:
+    from lifetwin.packs.core import trends_cli
+
+    trends_cli.register(app)
+
+
+@hookimpl
+def lifetwin_routers() -> list[Any]:
+    from lifetwin.packs.core import trends_api
+
+    return [trends_api.router]

@@ -3,6 +3,8 @@ caregiver, and insights."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
@@ -11,8 +13,13 @@ from lifetwin.operations import data as ops_data
 from lifetwin.operations import twin as ops
 from lifetwin.privacy.consent import Purpose
 from lifetwin.services.accounts import Role
-from lifetwin.web import charts
-from lifetwin.web.layout import Viewer, page, twin_context
+from lifetwin.web import charts, sparkline
+from lifetwin.web.layout import Viewer, own_context, page, twin_context
+
+if TYPE_CHECKING:
+    from lifetwin.api.security import Principal
+    from lifetwin.api.service import Service
+    from lifetwin.operations.trends import TrendList
 
 router = APIRouter(include_in_schema=False)
 
@@ -28,7 +35,20 @@ def overview(person_id: str, request: Request, svc: Svc, who: Viewer) -> HTMLRes
         who=who,
         person=ctx.person,
         data=svc.overview(ctx),
+        trends=_trends(svc, who, person_id),
+        spark=sparkline,
     )
+
+
+def _trends(svc: Service, who: Principal, person_id: str) -> TrendList | None:
+    """Each metric's last month, for the overview's sparklines (the person's own view)."""
+    from lifetwin.core.errors import LifeTwinError
+    from lifetwin.operations.trends import trends
+
+    try:
+        return trends(own_context(svc, who, person_id))
+    except LifeTwinError:
+        return None
 
 
 def page_of(code: str) -> str | None:
