@@ -53,12 +53,11 @@ def blocks(values: list[float | None]) -> str:
 def _render(found: TrendList) -> None:
     from rich.table import Table
 
-    table = Table(
-        "metric",
-        f"{found.first_day:%d %b} to {found.last_day:%d %b} ({found.time_zone})",
-        "this week",
-        title="Day by day",
-    )
+    table = Table(title=f"Day by day, {found.first_day:%d %b} to {found.last_day:%d %b}")
+    table.add_column("metric")
+    days = max((len(t.days) for t in found.items), default=7)
+    table.add_column(f"days in {found.time_zone}", no_wrap=True, min_width=days)
+    table.add_column("this week")
     for t in found.items:
         table.add_row(t.name, blocks(t.days), t.sentence)
     out.print(table)

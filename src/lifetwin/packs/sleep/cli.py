@@ -84,9 +84,19 @@ def _render(found: SleepSummary) -> None:
             f"{v.night:%a %d %b}",
             f"{v.bed_time:%H:%M}",
             f"{v.wake_time:%H:%M}",
-            hours_minutes(v.asleep_min),
-            hours_minutes(v.stages["deep"]) if "deep" in v.stages else "",
-            hours_minutes(v.stages["rem"]) if "rem" in v.stages else "",
+            _short(v.asleep_min),
+            _short(v.stages["deep"]) if "deep" in v.stages else "",
+            _short(v.stages["rem"]) if "rem" in v.stages else "",
             f"{v.efficiency_pct:g} %" if v.efficiency_pct is not None else "",
         )
     out.print(table)
+
+
+def _short(minutes: float) -> str:
+    """Minutes as h:mm, for tables.
+
+    >>> _short(464), _short(45)
+    ('7:44', '0:45')
+    """
+    whole = round(minutes)
+    return f"{whole // 60}:{whole % 60:02d}"

@@ -303,9 +303,7 @@ def sleep(ctx: Context, *, night: date | None = None) -> SleepSummary:
     before = [n for n in known if n < chosen_night]
     upto = [views[n] for n in known if n <= chosen_night]
     shown = views[chosen_night]
-    usual = _period(
-        f"usual (up to {USUAL_NIGHTS} nights before)", [views[n] for n in before[-USUAL_NIGHTS:]]
-    )
+    usual = _period("usual", [views[n] for n in before[-USUAL_NIGHTS:]])
     vs = None if usual.asleep_min is None else round(shown.asleep_min - usual.asleep_min, 1)
     recent = [v for v in upto if (chosen_night - v.night).days < SLEEP_NIGHTS]
     week = [v for v in upto if (chosen_night - v.night).days < 7]
