@@ -30,9 +30,16 @@ PAIRS = [
     (["risk"], "/risk"),
     (["insights"], "/insights"),
     (["consent", "list"], "/consents"),
+    (["sleep"], "/sleep"),
+    (["activity"], "/activity"),
+    (["workouts"], "/workouts"),
+    (["readiness"], "/readiness"),
+    (["money"], "/money"),
+    (["trends"], "/trends"),
 ]
-# What differs between two calls a second apart: how old the newest reading is.
-VOLATILE = {"age_min", "status"}
+# What differs between two calls a second apart: how old the newest reading is, and the
+# moment today's activity is counted up to.
+VOLATILE = {"age_min", "status", "as_of"}
 
 
 def _strip(value: Any) -> Any:

@@ -53,7 +53,7 @@ def _trends(svc: Service, who: Principal, person_id: str) -> TrendList | None:
 
 def page_of(code: str) -> str | None:
     """The pack page of a metric that is not a number (sleep stages, workouts): the path
-    of the navigation entry that this metric alone makes appear."""
+    of the most specific navigation entry that this metric alone makes appear."""
     from lifetwin.core.errors import UnknownMetricError
     from lifetwin.core.vocabulary import metric
     from lifetwin.packs.registry import registry
@@ -64,11 +64,13 @@ def page_of(code: str) -> str | None:
                 return None
         except UnknownMetricError:
             return None
-    for pack_page in registry().pages:
-        for entry in pack_page.nav:
-            if entry.when({code}) and not entry.when(set()):
-                return entry.path
-    return None
+    reg = registry()
+    found = [n for p in reg.pages for n in p.nav if n.when({code}) and not n.when(set())]
+    if not found:
+        return None
+    # the most specific entry: the one the fewest other codes make appear
+    codes = [*reg.metrics, *(f"event:{kind}" for kind in reg.event_domains)]
+    return min(found, key=lambda n: sum(n.when({c}) for c in codes)).path
 
 
 @router.get("/p/{person_id}/metric/{code}", response_model=None)
