@@ -45,11 +45,17 @@ PAIRS = [
     (["consent", "shares"], "/shares"),
     (["person", "profile"], "/profile"),
     (["show"], "/metrics"),
+    (["sleep"], "/sleep"),
+    (["activity"], "/activity"),
+    (["workouts"], "/workouts"),
+    (["readiness"], "/readiness"),
+    (["money"], "/money"),
+    (["trends"], "/trends"),
 ]
 # What differs between two calls a second apart: how old the newest reading is (in
-# minutes or days, and whether it is stale), and when an operation that forecasts from
-# now was asked.
-VOLATILE = {"age_min", "status", "age_days", "stale", "asked_at"}
+# minutes or days, and whether it is stale), the moment today's activity is counted up
+# to, and when an operation that forecasts from now was asked.
+VOLATILE = {"age_min", "status", "age_days", "stale", "as_of", "asked_at"}
 
 
 def _strip(value: Any) -> Any:

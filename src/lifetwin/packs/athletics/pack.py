@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from lifetwin.core.vocabulary import Metric
-from lifetwin.packs.contract import DomainInfo, PackInfo, hookimpl
+from lifetwin.packs.contract import DomainInfo, NavEntry, PackInfo, Page, hookimpl
 
 ORDER = 13
 
@@ -40,3 +40,35 @@ def lifetwin_connectors() -> list[Any]:
     from lifetwin.sources.activity import FitConnector, GpxConnector, TcxConnector
 
     return [FitConnector(), TcxConnector(), GpxConnector()]
+
+
+@hookimpl
+def lifetwin_cli(app: Any) -> None:
+    from lifetwin.packs.athletics.cli import register
+
+    register(app)
+
+
+@hookimpl
+def lifetwin_routers() -> list[Any]:
+    from lifetwin.packs.athletics.routes import router
+
+    return [router]
+
+
+ACTIVITY = {"steps", "active_energy", "distance", "exercise_minutes", "event:workout"}
+
+
+@hookimpl
+def lifetwin_pages() -> list[Page]:
+    from lifetwin.packs.athletics.pages import router
+
+    return [
+        Page(
+            router,
+            nav=(
+                NavEntry("Activity", "activity", order=30, when=lambda held: bool(held & ACTIVITY)),
+            ),
+            templates="lifetwin.packs.athletics",
+        )
+    ]

@@ -89,6 +89,35 @@ def lifetwin_capabilities() -> list[Capability]:
 
 @hookimpl
 def lifetwin_pages() -> list[Page]:
+    from lifetwin.packs.cardio import pages
     from lifetwin.web.pages import risk
 
-    return [Page(risk.router, nav=(NavEntry("Risk", "risk", order=50),))]
+    return [
+        Page(risk.router, nav=(NavEntry("Risk", "risk", order=50),)),
+        Page(
+            pages.router,
+            nav=(
+                NavEntry(
+                    "Readiness", "readiness", order=5, when=lambda held: bool(held & READINESS)
+                ),
+            ),
+            templates="lifetwin.packs.cardio",
+        ),
+    ]
+
+
+@hookimpl
+def lifetwin_cli(app: Any) -> None:
+    from lifetwin.packs.cardio.cli import register
+
+    register(app)
+
+
+@hookimpl
+def lifetwin_routers() -> list[Any]:
+    from lifetwin.packs.cardio.routes import router
+
+    return [router]
+
+
+READINESS = {"resting_heart_rate", "hrv_sdnn", "hrv_rmssd", "sleep_stage", "sleep_duration"}

@@ -85,3 +85,17 @@ def lifetwin_models() -> list[ModelClass]:
     from lifetwin.capabilities.daily_forecast import DailyForecaster
 
     return [register(DailyForecaster)]
+
+
+@hookimpl
+def lifetwin_cli(app: Any) -> None:
+    from lifetwin.packs.core import trends_cli
+
+    trends_cli.register(app)
+
+
+@hookimpl
+def lifetwin_routers() -> list[Any]:
+    from lifetwin.packs.core import trends_api
+
+    return [trends_api.router]
