@@ -147,8 +147,8 @@ def test_consent_audit_report_export_and_key_rotation_from_the_command_line(
     assert "is not a data category" in bad.stderr
     assert "intact" in _cli(home, "audit", "verify").stdout
     shown = _cli(home, "audit", "show", "Ada").stdout
-    assert "grant" in shown
-    assert "revoke" in shown
+    assert "allowed" in shown  # the grant, in plain words
+    assert "withdrew" in shown  # and its revocation
     assert "# What LifeTwin holds about Ada" in _cli(home, "report", "Ada").stdout
     out = tmp_path / "ada.csv"
     assert _cli(home, "export", "Ada", "--format", "csv", "-o", str(out)).returncode == 0

@@ -40,8 +40,13 @@ PERCENTILES = (5, 25, 50, 75, 95)
 def time_in_ranges(mg_dl: F64) -> dict[str, float]:
     """Percent of readings in each consensus range.
 
+    Values are compared at a CGM's resolution of 1 mg/dL, so 10.0 mmol/L (180.2 mg/dL) is
+    in range, as the person reading mmol/L expects.
+
     >>> time_in_ranges(np.array([50.0, 60, 100, 200, 300]))["in_range"]
     20.0
+    >>> time_in_ranges(np.array([180.2, 181.0]))["in_range"]
+    50.0
     """
     n = len(mg_dl)
     if not n:
@@ -49,9 +54,9 @@ def time_in_ranges(mg_dl: F64) -> dict[str, float]:
     counts = {
         "very_low": np.count_nonzero(mg_dl < 54),
         "low": np.count_nonzero((mg_dl >= 54) & (mg_dl < 70)),
-        "in_range": np.count_nonzero((mg_dl >= 70) & (mg_dl <= 180)),
-        "high": np.count_nonzero((mg_dl > 180) & (mg_dl <= 250)),
-        "very_high": np.count_nonzero(mg_dl > 250),
+        "in_range": np.count_nonzero((mg_dl >= 70) & (mg_dl <= 180.5)),
+        "high": np.count_nonzero((mg_dl > 180.5) & (mg_dl <= 250.5)),
+        "very_high": np.count_nonzero(mg_dl > 250.5),
     }
     return {name: round(100 * int(count) / n, 2) for name, count in counts.items()}
 

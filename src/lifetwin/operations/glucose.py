@@ -227,7 +227,7 @@ def target_checks(
 
     >>> ranges = {"very_low": 1.5, "low": 3.0, "in_range": 68.0, "high": 22.0, "very_high": 5.5}
     >>> [c.key for c in target_checks(ranges, 38.0, "mg/dL") if not c.met]
-    ['time_in_range', 'time_below_70', 'time_below_54', 'time_above_250', 'cv']
+    ['time_in_range', 'time_below_70', 'time_below_54', 'time_above_180', 'time_above_250', 'cv']
     >>> target_checks(ranges, None, "mmol/L")[1].label
     'Time below 3.9 mmol/L'
     """
@@ -581,14 +581,14 @@ class GlucoseNow(BaseModel):
 def _range_of(mg_dl: float) -> str:
     """The consensus range of one value.
 
-    >>> _range_of(53.9), _range_of(70.0), _range_of(180.4), _range_of(251.0)
-    ('very_low', 'in_range', 'high', 'very_high')
+    >>> _range_of(53.9), _range_of(70.0), _range_of(180.4), _range_of(181.0), _range_of(251.0)
+    ('very_low', 'in_range', 'in_range', 'high', 'very_high')
     """
     if mg_dl < 54:
         return "very_low"
     if mg_dl < 70:
         return "low"
-    if mg_dl <= 180.5:  # CGMs report whole mg/dL: 180.4 rounds into the range
+    if mg_dl <= 180.5:  # as time_in_ranges: at 1 mg/dL, so 10.0 mmol/L is in range
         return "in_range"
     if mg_dl <= 250.5:
         return "high"
@@ -823,9 +823,9 @@ def _stats(mg_dl: F64, doses: list[float], grams: list[float], unit: GlucoseUnit
         mean=to_unit(float(np.mean(mg_dl)), unit) if n else None,
         lowest=to_unit(float(np.min(mg_dl)), unit) if n else None,
         highest=to_unit(float(np.max(mg_dl)), unit) if n else None,
-        time_in_range_pct=_pct((mg_dl >= 70) & (mg_dl <= 180)),
+        time_in_range_pct=_pct((mg_dl >= 70) & (mg_dl <= 180.5)),
         time_below_pct=_pct(mg_dl < 70),
-        time_above_pct=_pct(mg_dl > 180),
+        time_above_pct=_pct(mg_dl > 180.5),
         insulin_u=round(sum(doses), 2),
         carbs_g=round(sum(grams), 1),
     )

@@ -100,12 +100,15 @@ class Capability:
 @dataclass(frozen=True)
 class NavEntry:
     """A dashboard navigation entry (shown when ``when(streams)`` says the person has data
-    for it; ``streams`` is the set of the person's metric codes)."""
+    for it; ``streams`` is the set of the person's metric codes). ``shows``: the codes of
+    metrics that are not numbers (``sleep_stage``, ``event:workout``) this page is where
+    to look at; a link to one of them opens the page."""
 
     label: str
     path: str  # relative to /p/{person_id}/
     order: int = 50
     when: Callable[[set[str]], bool] = field(default=lambda _streams: True)
+    shows: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,12 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from lifetwin.core.errors import LifeTwinError
 from lifetwin.core.vocabulary import Metric
-from lifetwin.models.contract import ModelClass, register
 from lifetwin.packs.contract import (
     Capability,
     DomainInfo,
@@ -27,6 +26,9 @@ from lifetwin.packs.contract import (
     Page,
     PurposeInfo,
 )
+
+if TYPE_CHECKING:  # the model contract needs numpy, which the command line's start-up does not
+    from lifetwin.models.contract import ModelClass
 
 GROUP = "lifetwin"
 
@@ -239,6 +241,8 @@ def _build(manager: pluggy.PluginManager) -> Registry:
 
 
 def _build_surface(reg: Registry) -> _Surface:
+    from lifetwin.models.contract import register
+
     found = _Surface()
     for name, plugin in reg.plugins:
         info = _call(plugin, "lifetwin_pack") or PackInfo(name=name, title=name)

@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from lifetwin.cli.app import JsonOpt, PersonArg, context, emit, out
-from lifetwin.privacy.consent import Purpose
 
 
 def register(app: typer.Typer) -> None:
@@ -18,6 +17,7 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Water drunk per day against the daily goal (the hydration example pack)."""
+        from lifetwin.privacy.consent import Purpose  # here, so `lifetwin --help` stays fast
         from lifetwin_hydration.operations import Hydration
         from lifetwin_hydration.operations import hydration as run
 

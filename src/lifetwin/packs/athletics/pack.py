@@ -67,7 +67,13 @@ def lifetwin_pages() -> list[Page]:
         Page(
             router,
             nav=(
-                NavEntry("Activity", "activity", order=30, when=lambda held: bool(held & ACTIVITY)),
+                NavEntry(
+                    "Activity",
+                    "activity",
+                    order=30,
+                    when=lambda held: bool(held & ACTIVITY),
+                    shows=frozenset({"event:workout"}),
+                ),
             ),
             templates="lifetwin.packs.athletics",
         )

@@ -5,10 +5,12 @@ serves any daily metric."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lifetwin.models.contract import ModelClass, register
 from lifetwin.packs.contract import Capability, NavEntry, PackInfo, Page, PurposeInfo, hookimpl
+
+if TYPE_CHECKING:  # the model contract needs numpy; the CLI's start-up loads this module
+    from lifetwin.models.contract import ModelClass
 
 ORDER = 0
 
@@ -83,6 +85,7 @@ def lifetwin_pages() -> list[Page]:
 @hookimpl
 def lifetwin_models() -> list[ModelClass]:
     from lifetwin.capabilities.daily_forecast import DailyForecaster
+    from lifetwin.models.contract import register
 
     return [register(DailyForecaster)]
 

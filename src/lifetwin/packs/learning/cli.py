@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 import typer
 
 from lifetwin.cli.app import JsonOpt, PersonArg, context, emit, fmt_time, out
-from lifetwin.privacy.consent import Purpose
 
 if TYPE_CHECKING:
     from lifetwin.packs.learning.operations import LearningView
@@ -18,6 +17,7 @@ if TYPE_CHECKING:
 def learn(person: PersonArg, as_json: JsonOpt = False) -> None:
     """Mastery per skill, forecast recall per deck, and what to study next."""
     from lifetwin.packs.learning.operations import learning
+    from lifetwin.privacy.consent import Purpose  # here: start-up stays light
 
     ctx = context(person).for_purpose(Purpose.TWIN_CORE)
     emit(learning(ctx), as_json, _render)

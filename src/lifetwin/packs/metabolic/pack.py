@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lifetwin.core.vocabulary import Metric
-from lifetwin.models.contract import ModelClass, register
 from lifetwin.packs.contract import (
     Capability,
     DomainInfo,
@@ -15,6 +14,9 @@ from lifetwin.packs.contract import (
     Trigger,
     hookimpl,
 )
+
+if TYPE_CHECKING:  # the model contract needs numpy; the CLI's start-up loads this module
+    from lifetwin.models.contract import ModelClass
 
 ORDER = 11
 
@@ -143,5 +145,6 @@ def lifetwin_pages() -> list[Page]:
 @hookimpl
 def lifetwin_models() -> list[ModelClass]:
     from lifetwin.capabilities.glucose_forecast import GlucoseForecaster
+    from lifetwin.models.contract import register
 
     return [register(GlucoseForecaster)]

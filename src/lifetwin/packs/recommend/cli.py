@@ -13,7 +13,6 @@ import typer
 
 from lifetwin.cli.app import JsonOpt, PersonArg, context, emit, err, fmt_time, out
 from lifetwin.core.errors import LifeTwinError
-from lifetwin.privacy.consent import Purpose
 
 if TYPE_CHECKING:
     from lifetwin.operations.context import Context
@@ -29,6 +28,8 @@ HISTORY_LIMIT = 50  # the operation's default, for --help (a test checks they ag
 
 
 def _context(person: str) -> Context:
+    from lifetwin.privacy.consent import Purpose  # here: start-up stays light
+
     return context(person).for_purpose(Purpose.RECOMMENDATIONS)
 
 

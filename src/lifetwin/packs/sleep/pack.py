@@ -54,6 +54,7 @@ def lifetwin_pages() -> list[Page]:
                     "sleep",
                     order=25,
                     when=lambda held: "sleep_stage" in held or "sleep_duration" in held,
+                    shows=frozenset({"sleep_stage"}),
                 ),
             ),
             templates="lifetwin.packs.sleep",

@@ -52,8 +52,9 @@ def _trends(svc: Service, who: Principal, person_id: str) -> TrendList | None:
 
 
 def page_of(code: str) -> str | None:
-    """The pack page of a metric that is not a number (sleep stages, workouts): the path
-    of the most specific navigation entry that this metric alone makes appear."""
+    """The pack page of a metric that is not a number (sleep stages, workouts): the
+    navigation entry that says it ``shows`` it, else the most specific entry that this
+    metric alone makes appear."""
     from lifetwin.core.errors import UnknownMetricError
     from lifetwin.core.vocabulary import metric
     from lifetwin.packs.registry import registry
@@ -65,6 +66,9 @@ def page_of(code: str) -> str | None:
         except UnknownMetricError:
             return None
     reg = registry()
+    named = [n for p in reg.pages for n in p.nav if code in n.shows]
+    if named:
+        return min(named, key=lambda n: n.order).path
     found = [n for p in reg.pages for n in p.nav if n.when({code}) and not n.when(set())]
     if not found:
         return None
