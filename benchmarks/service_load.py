@@ -206,7 +206,7 @@ async def ingest(
 ) -> dict[str, Any]:
     """``clients`` connections at once, each sending its share to its own person."""
     share = max(batch, total // clients)
-    work = [(people[c], ingest_bodies(share, batch, offset_days=c * 0)) for c in range(clients)]
+    work = [(people[c], ingest_bodies(share, batch)) for c in range(clients)]
 
     async def client(person: tuple[str, str], bodies: list[bytes]) -> list[int]:
         pid, token = person
@@ -254,7 +254,9 @@ def serve(home: Path, workers: int) -> tuple[subprocess.Popen[bytes], int]:
         ],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        # the service's log goes to a file, as in a deployment (a pipe nobody reads fills
+        # up and stops the server)
+        stderr=(home / f"serve-{workers}.log").open("ab"),
     )
     for _ in range(600):
         try:

@@ -153,7 +153,9 @@ def test_mage_does_not_bridge_long_gaps() -> None:
 
 
 def test_ranges_sum_to_100_and_boundaries_follow_the_consensus() -> None:
-    values = np.array([53.9, 54, 69.9, 70, 180, 180.1, 250, 250.1])
+    # The consensus ranges are whole mg/dL (70-180, 181-250): a value is compared at a
+    # CGM's resolution, so 180.4 is 180 (in range) and 180.6 is 181 (high).
+    values = np.array([53.9, 54, 69.9, 70, 180.4, 180.6, 250.4, 250.6])
     assert time_in_ranges(values) == {
         "very_low": 12.5,
         "low": 25.0,
@@ -161,6 +163,12 @@ def test_ranges_sum_to_100_and_boundaries_follow_the_consensus() -> None:
         "high": 25.0,
         "very_high": 12.5,
     }
+
+
+def test_ten_mmol_per_litre_is_in_range() -> None:
+    """3.9-10.0 mmol/L is the range a person reading mmol/L is told; 10.0 mmol/L is
+    180.2 mg/dL once converted."""
+    assert time_in_ranges(np.array([10.0 * 18.0156, 10.1 * 18.0156]))["in_range"] == 50.0
 
 
 def test_an_empty_series_is_an_empty_report() -> None:
