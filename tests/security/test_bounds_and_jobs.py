@@ -124,7 +124,7 @@ def test_a_job_that_meets_any_error_ends_failed_with_a_sentence(
 
 
 def test_a_command_line_import_that_dies_leaves_no_unfinished_record(tmp_path: Path) -> None:
-    _home, env = _home_with_ana(tmp_path)
+    home, env = _home_with_ana(tmp_path)
     big = tmp_path / "minutes.csv"
     with big.open("w") as out:
         out.write("time,heart_rate\n")
@@ -154,7 +154,15 @@ def test_a_command_line_import_that_dies_leaves_no_unfinished_record(tmp_path: P
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(6)  # well into the import
+    # Interrupt once the import is writing (its first batches are in the write-ahead log),
+    # not after a fixed time: on a fast machine the whole file was in before 6 s.
+    wal = home / "lifetwin.db-wal"
+    deadline = time.monotonic() + 120
+    while process.poll() is None and time.monotonic() < deadline:
+        if wal.exists() and wal.stat().st_size > 500_000:
+            break
+        time.sleep(0.02)
+    assert process.poll() is None, "the import ended before it could be interrupted"
     process.send_signal(signal.SIGINT)
     _out, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
