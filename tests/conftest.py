@@ -305,3 +305,12 @@ def twin_cohort(tmp_path_factory: pytest.TempPathFactory) -> Any:
     from lifetwin.population.cohort import make_cohort
 
     return make_cohort(tmp_path_factory.mktemp("cohort") / "home", 40, seed=3)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's chromium for a module's browser journeys (skipped without it, except in CI)."""
+    from browsing import chromium
+
+    with chromium() as launched:
+        yield launched

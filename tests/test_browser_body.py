@@ -17,65 +17,32 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from browsing import require_chromium, serving
 from conftest import PASSWORD, totp_code
 from lifetwin.services.accounts import Accounts, Role
 from lifetwin.services.demo import create_demo
 from lifetwin.services.home import init_home
-from test_browser import CHROMIUM, SHOTS, _labelled, _low_contrast
+from test_browser import SHOTS, _labelled, _low_contrast
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
-        if os.environ.get("LIFETWIN_REQUIRE_BROWSER"):
-            pytest.fail(f"{CHROMIUM} is required here (apt-get install chromium)")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); CI runs these")
-    import uvicorn
-
-    from lifetwin.api.app import create_app
-    from lifetwin.settings import Settings
+    require_chromium()
 
     home = tmp_path_factory.mktemp("browser-body-home")
     store = init_home(home)
     summary = create_demo(store, days=14, seed=7, end=datetime.now(UTC))
     Accounts(store).create("alex", PASSWORD, Role.PERSON, summary.person.id)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    app = create_app(store, Settings(upload_dir=home / "uploads", analyze_after_ingest=False))
-    runner = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=runner.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if runner.started:
-            break
-        time.sleep(0.05)
-    yield {"url": f"http://127.0.0.1:{port}", "store": store, "person": summary.person}
-    runner.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        yield launched
-        launched.close()
+    with serving(store, home / "uploads") as url:
+        yield {"url": url, "store": store, "person": summary.person}
 
 
 @pytest.fixture(scope="module")

@@ -15,22 +15,19 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from browsing import require_chromium, serving
 from conftest import PASSWORD, totp_code
 from lifetwin.services.accounts import Accounts, Role
 from lifetwin.services.demo import create_demo
 from lifetwin.services.home import init_home
 from lifetwin.services.importer import import_file
-from test_browser import CLARITY, _labelled, _low_contrast, _shot, browser  # noqa: F401
+from test_browser import CLARITY, _labelled, _low_contrast, _shot
 
 pytestmark = pytest.mark.slow
 SENSOR_STOPPED_H = 3  # the demo's sensor stopped sending this long ago: the banner shows
@@ -38,14 +35,7 @@ SENSOR_STOPPED_H = 3  # the demo's sensor stopped sending this long ago: the ban
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    from test_browser import CHROMIUM
-
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); CI runs these")
-    import uvicorn
-
-    from lifetwin.api.app import create_app
-    from lifetwin.settings import Settings
+    require_chromium()
 
     home = tmp_path_factory.mktemp("glucose-home")
     store = init_home(home)
@@ -53,20 +43,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     summary = create_demo(store, days=14, seed=5, end=end)
     import_file(store, summary.person, CLARITY, timezone="America/New_York")
     Accounts(store).create("alex", PASSWORD, Role.PERSON, summary.person.id)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    app = create_app(store, Settings(upload_dir=home / "uploads", analyze_after_ingest=False))
-    runner = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=runner.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if runner.started:
-            break
-        time.sleep(0.05)
-    yield {"url": f"http://127.0.0.1:{port}", "store": store, "person": summary.person}
-    runner.should_exit = True
-    thread.join(timeout=10)
+    with serving(store, home / "uploads") as url:
+        yield {"url": url, "store": store, "person": summary.person}
 
 
 def _chart(page: Any, name: str) -> dict[str, Any]:
@@ -103,7 +81,7 @@ def _pdf_pages(pdf: bytes) -> int:
 
 def test_a_person_with_type_1_diabetes_reads_their_glucose(
     server: dict[str, Any],
-    browser: Any,  # noqa: F811
+    browser: Any,
 ) -> None:
     base, person = server["url"], server["person"]
     glucose = f"{base}/p/{person.id}/cgm"

@@ -4,37 +4,26 @@ readable at 375 px, every control labelled, text contrast at WCAG AA."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from browsing import require_chromium, serving
 from conftest import PASSWORD, totp_code
-from test_browser import CHROMIUM, _labelled, _low_contrast, _shot
+from test_browser import _labelled, _low_contrast, _shot
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def research_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
-        if os.environ.get("LIFETWIN_REQUIRE_BROWSER"):
-            pytest.fail(f"{CHROMIUM} is required here (apt-get install chromium)")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); CI runs these")
-    import uvicorn
+    require_chromium()
 
-    from lifetwin.api.app import create_app
     from lifetwin.operations import population as ops
     from lifetwin.population.cohort import make_cohort
     from lifetwin.services.accounts import Accounts, Role
     from lifetwin.services.home import open_home
-    from lifetwin.settings import Settings
 
     cohort = make_cohort(
         tmp_path_factory.mktemp("research") / "home", 24, seed=5, research_share=1.0
@@ -47,32 +36,8 @@ def research_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[s
     accounts.create("olga", PASSWORD, Role.OPERATOR)
     person = store.person(cohort.twins[0].person_id)
     accounts.create("ada", PASSWORD, Role.PERSON, person.id)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    app = create_app(
-        store, Settings(upload_dir=cohort.home / "uploads", analyze_after_ingest=False)
-    )
-    runner = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=runner.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if runner.started:
-            break
-        time.sleep(0.05)
-    yield {"url": f"http://127.0.0.1:{port}", "store": store, "person": person}
-    runner.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        yield launched
-        launched.close()
+    with serving(store, cohort.home / "uploads") as url:
+        yield {"url": url, "store": store, "person": person}
 
 
 def _sign_in(browser: Any, server: dict[str, Any], account: str, width: int) -> Any:

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from browsing import CHROMIUM, require_chromium, serving
 from conftest import PASSWORD, ServiceWorld, totp_code
 from lifetwin.operations.context import Context
 from lifetwin.packs.whatif import capability
@@ -364,39 +365,15 @@ def test_revoking_the_simulation_grant_deletes_runs_and_suggestions(
 
 
 # -- the dashboard, in a real browser --------------------------------------------------------------
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
 def server(home: Path, world: ServiceWorld) -> Iterator[dict[str, Any]]:
-    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
-        if os.environ.get("LIFETWIN_REQUIRE_BROWSER"):
-            pytest.fail(f"{CHROMIUM} is required here (apt-get install chromium)")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); CI runs these")
-    import socket
-    import threading
-    import time
-
-    import uvicorn
-
-    from lifetwin.api.app import create_app
-    from lifetwin.settings import Settings
+    require_chromium()
 
     store = open_home(home)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    app = create_app(store, Settings(upload_dir=home / "uploads", analyze_after_ingest=False))
-    runner = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=runner.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if runner.started:
-            break
-        time.sleep(0.05)
-    yield {"url": f"http://127.0.0.1:{port}", "store": store, "person": store.person(PERSON)}
-    runner.should_exit = True
-    thread.join(timeout=10)
+    with serving(store, home / "uploads") as url:
+        yield {"url": url, "store": store, "person": store.person(PERSON)}
     store.close()
 
 
