@@ -11,6 +11,7 @@ comes out well under one byte per observation.
 from __future__ import annotations
 
 import struct
+import threading
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -24,8 +25,23 @@ F64 = npt.NDArray[np.float64]
 _MAGIC = b"LTB1"
 _INT_DTYPES: tuple[type[np.signedinteger[Any]], ...] = (np.int8, np.int16, np.int32, np.int64)
 _ZSTD_LEVEL = 3
-_compressor = zstandard.ZstdCompressor(level=_ZSTD_LEVEL)
-_decompressor = zstandard.ZstdDecompressor()
+# One (de)compressor per thread: python-zstandard's are not thread-safe, and a shared one
+# crashed the service process (a segfault in its C backend) under concurrent reads.
+_zstd = threading.local()
+
+
+def _compressor() -> zstandard.ZstdCompressor:
+    found: zstandard.ZstdCompressor | None = getattr(_zstd, "compressor", None)
+    if found is None:
+        found = _zstd.compressor = zstandard.ZstdCompressor(level=_ZSTD_LEVEL)
+    return found
+
+
+def _decompressor() -> zstandard.ZstdDecompressor:
+    found: zstandard.ZstdDecompressor | None = getattr(_zstd, "decompressor", None)
+    if found is None:
+        found = _zstd.decompressor = zstandard.ZstdDecompressor()
+    return found
 
 
 class CodecError(ValueError):
@@ -139,7 +155,7 @@ def encode(columns: Columns) -> bytes:
         as_int = np.round(columns.value * 10.0**scale).astype(np.int64)
         code, raw = _narrow(_delta(as_int, 1))
         parts.append(struct.pack("<bBI", scale, code, len(raw)) + raw)
-    body = _compressor.compress(b"".join(parts))
+    body = _compressor().compress(b"".join(parts))
     return _MAGIC + struct.pack("<I", n) + body
 
 
@@ -148,7 +164,7 @@ def decode(blob: bytes) -> Columns:
         raise CodecError("not a LifeTwin block")
     (n,) = struct.unpack_from("<I", blob, 4)
     try:
-        body = _decompressor.decompress(blob[8:])
+        body = _decompressor().decompress(blob[8:])
     except zstandard.ZstdError as exc:
         raise CodecError(f"block does not decompress: {exc}") from None
     pos = 0
