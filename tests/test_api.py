@@ -400,6 +400,28 @@ def test_revoking_consent_changes_the_overview_and_drops_derived_results(
     assert after["twin_core"] is False
 
 
+def test_every_overview_is_audited_also_when_answered_from_the_cache(
+    world: ServiceWorld,
+) -> None:
+    """The second and later overviews come from the worker's cache on the event loop; each
+    is still in the audit trail (under the token's pseudonym) before it is answered, and a
+    revoked token is refused even though the overview is cached."""
+    pid = world.add_person("Ana", "ana")
+    token = world.token("ana", pid)
+    auth = {"Authorization": f"Bearer {token}"}
+    answers = [world.client.get(f"/api/v1/persons/{pid}/overview", headers=auth) for _ in range(4)]
+    assert [a.status_code for a in answers] == [200] * 4
+    assert len({a.headers["etag"] for a in answers}) == 1
+    person = world.store.person(pid)
+    views = [e for e in world.store.vault(person).audit_entries() if e.action == "view"]
+    assert len(views) == 4
+    assert all(e.details == {"what": "overview"} and e.actor.endswith("(token)") for e in views)
+    assert world.store.audit.verify(pid) is None
+    world.accounts.revoke_token(world.accounts.check_token(token).id)  # as the CLI does
+    time.sleep(world.settings.cache_check_s + 0.1)  # every worker looks this often
+    _problem(world.client.get(f"/api/v1/persons/{pid}/overview", headers=auth), 401, "")
+
+
 def test_export_download_and_erase_with_confirmation(world: ServiceWorld) -> None:
     pid = world.add_person("Ana", "ana")
     csrf = world.sign_in(world.client, "ana")

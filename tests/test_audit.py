@@ -126,3 +126,40 @@ def test_erasure_keeps_a_pseudonymous_verifiable_record(home: Path) -> None:
     assert entries[-1].action == "erase"
     assert store.audit.verify(person.id) is None
     assert person.id in store.backend.audit_persons()
+
+
+def test_reads_from_many_threads_are_audited_by_group_commit_and_the_chains_verify(
+    store: Store,
+) -> None:
+    """Reads append their entries together (one transaction for what arrives meanwhile);
+    every read still returns only once its entry is committed, each gets its own number,
+    and every chain verifies with its head signed — on both backends."""
+    import threading
+
+    persons = [store.add_person(f"Reader {i}") for i in range(5)]
+    numbers: dict[str, list[int]] = {p.id: [] for p in persons}
+    lock = threading.Lock()
+
+    def reader(k: int) -> None:
+        for i in range(40):
+            person = persons[(k + i) % len(persons)]
+            vault = store.vault(person, actor=f"reader-{k}")
+            done = vault.log_event_soon("view", "twin_core", what="overview", i=i)
+            seq = done.result(timeout=60)
+            rows = {s for s, _raw, _hash in store.backend.audit_rows(person.id)}
+            assert seq in rows  # committed before the caller goes on
+            with lock:
+                numbers[person.id].append(seq)
+            vault.log_event("read", "twin_core", metric="heart_rate")  # outside a transaction
+
+    threads = [threading.Thread(target=reader, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for person in persons:
+        assert len(numbers[person.id]) == len(set(numbers[person.id])) == 64
+        entries = store.vault(person).audit_entries()
+        assert sum(e.action == "view" for e in entries) == 64
+        assert sum(e.action == "read" for e in entries) == 64
+        assert store.audit.verify(person.id) is None

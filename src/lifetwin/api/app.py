@@ -7,6 +7,7 @@ import logging
 import re
 import secrets
 import time
+import traceback
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -92,39 +93,93 @@ def _validation_sentence(exc: RequestValidationError) -> str:
     return "The request is not valid (" + "; ".join(parts) + ")."
 
 
-class BodyLimit:
-    """Refuse bodies over the limit (413) before they are read into memory."""
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+        "script-src 'self'; frame-ancestors 'none'; form-action 'self'"
+    ),
+}
+
+
+_REQUEST_ID = re.compile(rb"[A-Za-z0-9._-]{1,64}")
+
+
+class Edge:
+    """What every request passes first, in one plain ASGI layer (each layer costs the
+    hottest route a few percent): an id for the request (the caller's X-Request-ID when
+    it is sane) on every log line written for it and on the response, the security
+    headers, bodies over the limit refused (413) before they are read into memory, and
+    one log line per request: method, route, status, milliseconds (never the query: it
+    may hold a token)."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.settings = settings
+        self.headers = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = scope.get("path", "")
-        upload = path.endswith("/imports") or path.endswith("/import")
-        limit = self.settings.max_upload_bytes if upload else self.settings.max_body_bytes
+        started = time.perf_counter()
+        given = b""
+        length = b""
         for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > limit:
-                await self._refuse(scope, send, limit)
-                return
-        seen = 0
+            if name == b"x-request-id":
+                given = value
+            elif name == b"content-length":
+                length = value
+        rid = given.decode("latin-1") if _REQUEST_ID.fullmatch(given) else secrets.token_hex(8)
+        token = request_id.set(rid)
+        status = 500
 
-        async def limited() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise _TooLargeError
-            return message
+        async def with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = message.get("headers", [])
+                present = {name.lower() for name, _ in headers}
+                extra = [(k, v) for k, v in self.headers if k not in present]
+                message = {
+                    **message,
+                    "headers": [*headers, *extra, (b"x-request-id", rid.encode())],
+                }
+            await send(message)
 
         try:
-            await self.app(scope, limited, send)
-        except _TooLargeError:
-            await self._refuse(scope, send, limit)
+            path: str = scope.get("path", "")
+            upload = path.endswith("/imports") or path.endswith("/import")
+            limit = self.settings.max_upload_bytes if upload else self.settings.max_body_bytes
+            if length.isdigit() and int(length) > limit:
+                await self._refuse(scope, with_headers, limit)
+                return
+            seen = 0
+
+            async def limited() -> Message:
+                nonlocal seen
+                message = await receive()
+                if message["type"] == "http.request":
+                    seen += len(message.get("body", b""))
+                    if seen > limit:
+                        raise _TooLargeError
+                return message
+
+            try:
+                await self.app(scope, limited, with_headers)
+            except _TooLargeError:
+                await self._refuse(scope, with_headers, limit)
+        finally:
+            access.info(
+                "%s %s %s %.1f ms",
+                scope.get("method"),
+                scope.get("path"),
+                status,
+                (time.perf_counter() - started) * 1000,
+            )
+            request_id.reset(token)
 
     @staticmethod
     async def _refuse(scope: Scope, send: Send, limit: int) -> None:
@@ -141,83 +196,6 @@ class _TooLargeError(Exception):
 
 async def _empty_receive() -> Message:
     return {"type": "http.disconnect"}
-
-
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-        "script-src 'self'; frame-ancestors 'none'; form-action 'self'"
-    ),
-}
-
-
-class SecurityHeaders:
-    """Add the security headers to every response (a plain ASGI middleware: cheap)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.headers = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [(k, v) for k, v in self.headers if k not in present]
-                message = {**message, "headers": [*message.get("headers", []), *extra]}
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
-
-
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-
-
-class RequestIds:
-    """Give every request an id (the caller's X-Request-ID when it is sane), put it on
-    every log line written for the request and on the response, and log one line per
-    request: method, route, status, milliseconds (never the query: it may hold a token)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        given = dict(scope.get("headers", [])).get(b"x-request-id", b"").decode("latin-1")
-        rid = given if _REQUEST_ID.match(given) else secrets.token_hex(8)
-        token = request_id.set(rid)
-        started = time.perf_counter()
-        status = 500
-
-        async def with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message = {
-                    **message,
-                    "headers": [*message.get("headers", []), (b"x-request-id", rid.encode())],
-                }
-            await send(message)
-
-        try:
-            await self.app(scope, receive, with_id)
-        finally:
-            access.info(
-                "%s %s %s %.1f ms",
-                scope.get("method"),
-                scope.get("path"),
-                status,
-                (time.perf_counter() - started) * 1000,
-            )
-            request_id.reset(token)
 
 
 def create_app(
@@ -250,6 +228,9 @@ def create_app(
         openapi_url="/api/v1/openapi.json",
         docs_url=None,  # served by the dashboard from our own copy of Swagger UI (offline)
         redoc_url=None,
+        # No OpenTelemetry from the framework: its spans would name persons' routes to
+        # whatever provider a host process configured, and the check costs every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.service = service
 
@@ -257,6 +238,12 @@ def create_app(
     async def lifetwin_error(request: Request, exc: LifeTwinError) -> Response:
         headers = exc.headers if isinstance(exc, ApiError) else None
         status = _status_of(exc)
+        if not isinstance(exc, ApiError):
+            # where a refusal came from, for the operator (never its words: they may be
+            # personal)
+            frames = traceback.extract_tb(exc.__traceback__)
+            where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
+            log.info("%s from %s answered %s", type(exc).__name__, where, status)
         if web.is_page(request.url.path) and "text/html" in request.headers.get("accept", ""):
             return web.error_page(request, status, str(exc), headers)
         return problem(status, str(exc), request, headers)
@@ -290,15 +277,14 @@ def create_app(
     def health() -> dict[str, object]:
         return {"status": "ok", "version": __version__, "backend": store.backend.name}
 
-    for module in (auth, admin, data, person, twin, privacy, live):
+    # routes are matched in order: the most frequent (the twin's outputs) first
+    for module in (twin, data, person, auth, admin, privacy, live):
         app.include_router(module.router)
     app.include_router(nightscout.router)
     for router in registry().routers:  # the packs' own routes
         app.include_router(router)
     app.include_router(web.router())
-    app.add_middleware(BodyLimit, settings=service.settings)
-    app.add_middleware(SecurityHeaders)
-    app.add_middleware(RequestIds)
+    app.add_middleware(Edge, settings=service.settings)
     return app
 
 
@@ -316,4 +302,17 @@ def app_from_environment() -> FastAPI:
     store = open_home(home, passphrase=os.environ.get("LIFETWIN_PASSPHRASE"))
     for note in store.notes:
         log.info("%s", note)
-    return create_app(store, settings, home=home, close_store=True)
+    return settled(create_app(store, settings, home=home, close_store=True))
+
+
+def settled(app: FastAPI) -> FastAPI:
+    """Call in a service process once its app is made: what exists now (modules, schemas,
+    routes) lives as long as the process, so it is kept out of the cyclic collector, whose
+    full passes over it paused every request for 0.1 s under load (measured with
+    benchmarks/service_load.py, see docs/benchmarks.md). Not for tests that make many
+    apps in one process: what is frozen is never collected."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    return app

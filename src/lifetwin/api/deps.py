@@ -7,14 +7,13 @@ business logic here or in a route.
 
 from __future__ import annotations
 
-import hashlib
+import asyncio
 from typing import Annotated, Any
 
-import orjson
 from fastapi import Depends, Request, Response
-from pydantic import BaseModel
 
-from lifetwin.api.security import ApiError, Principal
+from lifetwin.api.encoding import Encoded, encode
+from lifetwin.api.security import ApiError, NotCachedError, Principal, cache_only
 from lifetwin.api.service import Service
 from lifetwin.operations.context import Context
 from lifetwin.privacy.consent import Purpose
@@ -22,16 +21,30 @@ from lifetwin.services.accounts import Role
 from lifetwin.store.vault import Person
 
 
-async def service(request: Request) -> Service:
+def service_of(request: Request) -> Service:
+    """The worker's service (without a dependency: FastAPI's cost per dependency and
+    request is measurable on the hottest routes)."""
     svc: Service = request.app.state.service
     return svc
+
+
+async def service(request: Request) -> Service:
+    return service_of(request)
 
 
 Svc = Annotated[Service, Depends(service)]
 
 
-def principal(request: Request, svc: Svc) -> Principal:
-    who = svc.gate.principal(request)
+async def principal(request: Request) -> Principal:
+    """The caller: from this worker's caches on the event loop, else in a worker thread
+    (store work never runs on the event loop)."""
+    gate = service_of(request).gate
+    await gate.generations.fresh()
+    try:
+        with cache_only():
+            who = gate.principal(request)
+    except NotCachedError:
+        who = await asyncio.to_thread(gate.principal, request)
     assert who is not None
     return who
 
@@ -81,20 +94,19 @@ OperatorWriter = Annotated[Principal, Depends(operator_writer)]
 
 
 def reply(
-    request: Request, payload: Any, status: int = 200, headers: dict[str, str] | None = None
+    request: Request,
+    payload: Any,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
 ) -> Response:
-    """JSON with a strong ETag; 304 when the client already has this version.
-
-    orjson writes NaN and infinities as null, so the body is always valid JSON."""
-    if isinstance(payload, BaseModel):
-        payload = payload.model_dump(mode="json")
-    body = orjson.dumps(payload, default=str, option=orjson.OPT_NON_STR_KEYS)
-    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    extra = {"ETag": etag, "Cache-Control": "private, no-cache", **(headers or {})}
+    """JSON with a strong ETag; 304 when the client already has this version. ``payload``
+    may be encoded already (:class:`Encoded`)."""
+    found = payload if isinstance(payload, Encoded) else encode(payload)
+    extra = {"ETag": found.etag, "Cache-Control": "private, no-cache", **(headers or {})}
     match = request.headers.get("if-none-match", "")
-    if status == 200 and etag in [m.strip() for m in match.split(",")]:
+    if status == 200 and found.etag in [m.strip() for m in match.split(",")]:
         return Response(status_code=304, headers=extra)
-    return Response(body, status_code=status, media_type="application/json", headers=extra)
+    return Response(found.body, status_code=status, media_type="application/json", headers=extra)
 
 
 def scope(name: str) -> dict[str, Any]:

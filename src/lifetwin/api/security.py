@@ -20,7 +20,10 @@ import hmac
 import ipaddress
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -91,6 +94,30 @@ def _no_personal_data(principal: Principal) -> None:
         )
 
 
+_CACHE_ONLY: ContextVar[bool] = ContextVar("cache_only", default=False)
+
+
+class NotCachedError(Exception):
+    """Inside :func:`cache_only`: the answer needs the store (go to a worker thread)."""
+
+
+@contextmanager
+def cache_only() -> Iterator[None]:
+    """Answer from this worker's caches or raise :class:`NotCachedError` before any store
+    access: what the event loop may do itself (the store may be busy with a writer)."""
+    token = _CACHE_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _CACHE_ONLY.reset(token)
+
+
+def needs_store() -> None:
+    """Called before reading the store where a cache did not answer."""
+    if _CACHE_ONLY.get():
+        raise NotCachedError
+
+
 class Generations:
     """What changed in the store since a cache entry was made (checked at most every
     ``every_s``, one small query), so caches of every worker follow changes made by any."""
@@ -101,10 +128,12 @@ class Generations:
         self._seen: dict[str, int] = {}
         self._checked = 0.0
         self._lock = threading.Lock()
+        self._looking: tuple[asyncio.AbstractEventLoop, asyncio.Future[int]] | None = None
 
     def __call__(self, scope: str) -> int:
         now = time.monotonic()
         if now - self._checked >= self.every_s:
+            needs_store()
             with self._lock:
                 if now - self._checked >= self.every_s:
                     self._seen = self.store.backend.generations()
@@ -113,6 +142,18 @@ class Generations:
 
     def refresh(self) -> None:
         self._checked = 0.0
+
+    async def fresh(self) -> None:
+        """Look for changes now if it is time, off the event loop; the requests that arrive
+        meanwhile wait for the same look (not one thread each)."""
+        if time.monotonic() - self._checked < self.every_s:
+            return
+        loop = asyncio.get_running_loop()
+        looking = self._looking
+        if looking is None or looking[0] is not loop or looking[1].done():
+            looking = (loop, asyncio.ensure_future(asyncio.to_thread(self, "")))
+            self._looking = looking
+        await asyncio.shield(looking[1])
 
 
 def too_many(what: str, wait_s: float) -> ApiError:
@@ -263,6 +304,7 @@ class Gate:
         sid = request.cookies.get(SESSION_COOKIE)
         if not sid or len(sid) > 200:
             return None
+        needs_store()
         return self.accounts.session(sid)
 
     # -- principals -------------------------------------------------------------------------
@@ -308,6 +350,7 @@ class Gate:
             if hit is not None and hit[0] > time.monotonic() and hit[1] == gen:
                 token, account = self.accounts.unexpired(hit[2]), hit[3]
             else:
+                needs_store()
                 token = self.accounts.check_token(secret)
                 account = self.accounts.get(token.account)
                 self._tokens[key] = (time.monotonic() + CACHE_S, gen, token, account)
@@ -379,6 +422,7 @@ class Gate:
         hit = self._persons.get(person_id)
         if hit is not None and hit[0] > time.monotonic() and hit[1] == gen:
             return hit[2], hit[3]
+        needs_store()
         found = self.store.person_with_keys(person_id)
         if found is None:
             self._persons.pop(person_id, None)
@@ -391,6 +435,7 @@ class Gate:
         return None if found is None else found[1]
 
     def _shares_with(self, person: Person, account: str) -> bool:
+        needs_store()
         ledger = self.vault_as(person, "service").consents()
         now = datetime.now(UTC)
         return any(

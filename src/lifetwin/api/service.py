@@ -13,12 +13,14 @@ import logging
 import tempfile
 import threading
 import time
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from starlette.datastructures import UploadFile
 
-from lifetwin.api.ingest import ObservationIn, to_chunks
+from lifetwin.api.encoding import Encoded, encode
+from lifetwin.api.ingest import Batch, to_chunks
 from lifetwin.api.security import ApiError, Gate, Principal
 from lifetwin.core.files import private_dir
 from lifetwin.services.background import (
@@ -71,7 +73,7 @@ class Service:
         )
         self.background = Background(store, self.jobs, self.broker, self.settings)
         self._add_pack_jobs()
-        self._overviews: dict[str, tuple[float, int, Overview]] = {}
+        self._overviews: dict[str, tuple[float, int, Overview, Encoded | None]] = {}
         self._overview_lock = threading.Lock()
         self._started = False
 
@@ -111,13 +113,29 @@ class Service:
         hit = self._overviews.get(person_id)
         if hit is None:
             return None
-        made, generation, data = hit
+        made, generation, data, _encoded = hit
         if generation != self._generation(person_id) or time.monotonic() - made > OVERVIEW_TTL_S:
             return None
         return data
 
+    def cached_overview_reply(self, person_id: str) -> Encoded | None:
+        """The cached overview's body and ETag, encoded once per cached overview."""
+        data = self.cached_overview(person_id)
+        if data is None:
+            return None
+        hit = self._overviews.get(person_id)
+        if hit is not None and hit[2] is data and hit[3] is not None:
+            return hit[3]
+        encoded = encode(data)
+        with self._overview_lock:
+            hit = self._overviews.get(person_id)
+            if hit is not None and hit[2] is data:
+                self._overviews[person_id] = (hit[0], hit[1], data, encoded)
+        return encoded
+
     def overview(self, ctx: Context) -> Overview:
-        """The person's overview (cached, or computed now) and the audit entry of viewing it."""
+        """The person's overview (cached, or computed now), once the audit entry of viewing
+        it is committed."""
         from lifetwin.operations.twin import overview
 
         person = ctx.person
@@ -126,9 +144,15 @@ class Service:
             generation = self._generation(person.id)
             found = overview(ctx)
             with self._overview_lock:
-                self._overviews[person.id] = (time.monotonic(), generation, found)
-        ctx.vault().log_event("view", "twin_core", what="overview")
+                self._overviews[person.id] = (time.monotonic(), generation, found, None)
+        self.viewed(ctx).result()
         return found
+
+    @staticmethod
+    def viewed(ctx: Context) -> Future[int]:
+        """The audit entry of viewing the overview, written by group commit with the other
+        reads arriving meanwhile (done when committed: the answer waits for it)."""
+        return ctx.vault().log_event_soon("view", "twin_core", what="overview")
 
     def changed(self, person_id: str) -> None:
         """Data or consent of a person changed: every worker recomputes what it derived."""
@@ -142,9 +166,7 @@ class Service:
         self.background.after_write(person)
 
     # -- ingest ------------------------------------------------------------------------------
-    def ingest(
-        self, person: Person, items: list[ObservationIn], digest: str, label: str
-    ) -> ImportSummary:
+    def ingest(self, person: Person, items: Batch, digest: str, label: str) -> ImportSummary:
         """Write all of the (already validated) observations or none."""
         chunks = to_chunks(items, label)
         summary = import_items(

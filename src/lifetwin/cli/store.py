@@ -258,9 +258,10 @@ def serve(
         "server_header": False,
     }
     if settings.workers == 1:
-        from lifetwin.api.app import create_app
+        from lifetwin.api.app import create_app, settled
 
-        uvicorn.run(create_app(store, settings, home=home(), close_store=True), **options)
+        app = settled(create_app(store, settings, home=home(), close_store=True))
+        uvicorn.run(app, **options)
         return
     store.close()
     # Every worker builds its app from the same settings (the environment).

@@ -31,9 +31,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -164,6 +166,38 @@ class AuditLog:
         self._signer = signer
         self.public = public
         self._verified: OrderedDict[tuple[str, int, bytes, bytes, bytes], None] = OrderedDict()
+        self._group: GroupCommit | None = None
+        self._group_lock = threading.Lock()
+
+    def soon(
+        self,
+        person_id: str,
+        action: str,
+        *,
+        actor: str = "self",
+        purpose: str = "",
+        details: dict[str, Any] | None = None,
+        keys: Sealing | None = None,
+    ) -> Future[int]:
+        """Append an entry together with the others that arrive meanwhile (group commit):
+        the future is done when the entry is committed and its chain's head signed.
+
+        For the service's reads: a read waits for its entry before it is answered, as with
+        :meth:`append`, but many reads share one transaction and one signature per person."""
+        group = self._group
+        if group is None:
+            with self._group_lock:
+                if self._group is None:
+                    self._group = GroupCommit(self)
+                group = self._group
+        return group.submit(person_id, (action, actor, purpose, details), keys)
+
+    def close(self) -> None:
+        """Write what is waiting for a group commit and stop its thread."""
+        with self._group_lock:
+            group, self._group = self._group, None
+        if group is not None:
+            group.close()
 
     def append(
         self,
@@ -330,6 +364,90 @@ class AuditLog:
         return check_receipt(
             person_id, receipt, lambda seq: self.backend.audit_row(person_id, seq), self.public
         )
+
+
+Item = tuple[str, str, str, dict[str, Any] | None]
+
+
+class GroupCommit:
+    """One thread that writes the audit entries submitted by many: everything that arrived
+    while the last transaction was being written goes into the next one, persons in sorted
+    order (so two workers' batches take PostgreSQL's per-person locks in the same order),
+    each person's head signed once at its end. One commit, not one per entry.
+
+    If a batch fails, each person's entries are written again on their own, so one
+    person's failure (their chain, say) is reported to their callers only."""
+
+    def __init__(self, log: AuditLog, limit: int = 512) -> None:
+        self.log = log
+        self.limit = limit
+        self._pending: list[tuple[str, Item, Sealing | None, Future[int]]] = []
+        self._wake = threading.Condition()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="audit-group", daemon=True)
+        self._thread.start()
+
+    def submit(self, person_id: str, item: Item, keys: Sealing | None) -> Future[int]:
+        done: Future[int] = Future()
+        with self._wake:
+            if self._closed:
+                raise RuntimeError("The audit log is closed.")
+            self._pending.append((person_id, item, keys, done))
+            self._wake.notify()
+        return done
+
+    def close(self) -> None:
+        with self._wake:
+            self._closed = True
+            self._wake.notify()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._pending and not self._closed:
+                    self._wake.wait()
+                if not self._pending:
+                    return
+                batch = self._pending[: self.limit]
+                del self._pending[: self.limit]
+            self._write(batch)
+
+    def _write(self, batch: list[tuple[str, Item, Sealing | None, Future[int]]]) -> None:
+        groups: dict[str, list[tuple[Item, Sealing | None, Future[int]]]] = {}
+        for person_id, item, keys, done in batch:
+            groups.setdefault(person_id, []).append((item, keys, done))
+        try:
+            with self.log.backend.transaction():
+                found = {pid: self._append(pid, groups[pid]) for pid in sorted(groups)}
+        except Exception:
+            found = {}
+            for pid in sorted(groups):
+                try:
+                    found[pid] = self._append(pid, groups[pid])
+                except Exception as exc:
+                    for _item, _keys, done in groups[pid]:
+                        done.set_exception(exc)
+        for pid, numbers in found.items():
+            for (_item, _keys, done), seq in zip(groups[pid], numbers, strict=True):
+                done.set_result(seq)
+
+    def _append(
+        self, person_id: str, entries: list[tuple[Item, Sealing | None, Future[int]]]
+    ) -> list[int]:
+        """Append one person's entries (runs of the same keys together); their numbers."""
+        numbers: list[int] = []
+        with self.log.backend.transaction(person_id):
+            start = 0
+            while start < len(entries):
+                keys = entries[start][1]
+                end = start
+                while end < len(entries) and entries[end][1] is keys:
+                    end += 1
+                last = self.log.append_many(person_id, [e[0] for e in entries[start:end]], keys)
+                numbers.extend(range(last - (end - start) + 1, last + 1))
+                start = end
+        return numbers
 
 
 def verify_chain(

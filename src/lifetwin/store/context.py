@@ -8,6 +8,7 @@ documents, consents, derived results and state, the import ledger) each hold one
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -52,8 +53,24 @@ class PersonContext:
         return kind + b"|" + self.pid + b"|" + b"|".join(parts)
 
     def log_event(self, action: str, purpose: str = "", **details: Any) -> None:
-        """Append an entry to the person's audit chain (details are sealed)."""
-        self.audit.append(
+        """Append an entry to the person's audit chain (details are sealed): inside the
+        current transaction, or, outside one (a read), by group commit with the entries
+        other threads append meanwhile; either way it is committed when this returns."""
+        if self.backend.in_transaction():
+            self.audit.append(
+                self.person.id,
+                action,
+                actor=self.actor,
+                purpose=purpose,
+                details=details,
+                keys=self.keys,
+            )
+        else:
+            self.log_event_soon(action, purpose, **details).result()
+
+    def log_event_soon(self, action: str, purpose: str = "", **details: Any) -> Future[int]:
+        """The same entry, written by group commit (done when it is committed)."""
+        return self.audit.soon(
             self.person.id,
             action,
             actor=self.actor,

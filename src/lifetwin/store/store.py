@@ -101,6 +101,7 @@ class Store:
         return opened
 
     def close(self) -> None:
+        self.audit.close()  # entries waiting for a group commit are written first
         self.backend.close()
 
     # -- persons -------------------------------------------------------------

@@ -33,6 +33,7 @@ readers apply the consent gate themselves.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from datetime import datetime
 from typing import Any
 
@@ -97,6 +98,11 @@ class Vault:
     def log_event(self, action: str, purpose: str = "", **details: Any) -> None:
         """Append an entry to the person's audit chain (details are sealed)."""
         self._ctx.log_event(action, purpose, **details)
+
+    def log_event_soon(self, action: str, purpose: str = "", **details: Any) -> Future[int]:
+        """Append an entry by group commit with others arriving meanwhile (for reads that
+        wait for it before they answer); the future is done once it is committed."""
+        return self._ctx.log_event_soon(action, purpose, **details)
 
     def audit_entries(self) -> list[Any]:
         """This person's audit entries with their details opened."""
