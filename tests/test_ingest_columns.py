@@ -12,6 +12,7 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from lifetwin.api import ingest
 from lifetwin.api.security import ApiError
@@ -25,7 +26,7 @@ def _by_model(doc: Any) -> ingest.Batch | None:
         if isinstance(doc, list):
             return ingest.Batch.of(ingest._ARRAY.validate_json(body))
         return ingest.Batch.of(ingest._BATCH.validate_json(body).observations)
-    except ingest.ValidationError:
+    except ValidationError:
         return None
 
 

@@ -82,6 +82,20 @@ class AuditBackend(Protocol):
 
     def grant_versions(self, person_id: str) -> list[tuple[bytes, int]]: ...
 
+    def lock_persons(self, person_ids: Sequence[str]) -> None: ...
+
+    def audit_heads(self, person_ids: Sequence[str]) -> dict[str, tuple[int, bytes]]: ...
+
+    def grant_versions_of(
+        self, person_ids: Sequence[str]
+    ) -> dict[str, list[tuple[bytes, int]]]: ...
+
+    def audit_append_signed(
+        self,
+        rows: Sequence[tuple[str, int, bytes, bytes]],
+        heads: Sequence[tuple[str, int, bytes, bytes | None, bytes | None]],
+    ) -> None: ...
+
 
 class Sealing(Protocol):
     def seal(self, plaintext: bytes, aad: bytes) -> bytes: ...
@@ -245,6 +259,54 @@ class AuditLog:
                 self.backend.audit_checkpoint_put(person_id, cp_seq, cp_hash, signature)
             self.backend.before_commit(("audit-head", person_id), lambda: self._sign(person_id))
         return seq
+
+    def append_groups(
+        self, groups: dict[str, list[tuple[Item, Sealing | None]]]
+    ) -> dict[str, list[int]]:
+        """Append many persons' entries in one transaction; each entry's number.
+
+        The same chain, head and signature as :meth:`append_many` per person, in a few
+        statements for the whole batch instead of a few per person: the persons' locks
+        taken in sorted order, their heads and consent rows read inside the transaction,
+        every head signed (with its consent state) before the transaction commits."""
+        ids = sorted(groups)
+        backend = self.backend
+        with backend.transaction():
+            backend.lock_persons(ids)
+            heads = backend.audit_heads(ids)
+            versions = backend.grant_versions_of(ids) if self._signer is not None else {}
+            now = int(time.time() * 1000)
+            rows: list[tuple[str, int, bytes, bytes]] = []
+            new_heads: list[tuple[str, int, bytes, bytes | None, bytes | None]] = []
+            checkpoints: list[tuple[str, int, bytes]] = []
+            numbers: dict[str, list[int]] = {}
+            for person_id in ids:
+                seq, previous = heads.get(person_id, (0, GENESIS))
+                mine = numbers[person_id] = []
+                for (action, actor, purpose, details), keys in groups[person_id]:
+                    seq += 1
+                    sealed = b""
+                    if details is not None and keys is not None:
+                        aad = b"audit|" + person_id.encode() + b"|" + str(seq).encode()
+                        sealed = keys.seal(json.dumps(details, default=str).encode(), aad)
+                    raw = entry_bytes(seq, now, action, actor, purpose, sealed)
+                    previous = chain_hash(previous, raw)
+                    rows.append((person_id, seq, raw, previous))
+                    mine.append(seq)
+                    if seq % CHECKPOINT_EVERY == 0:
+                        checkpoints.append((person_id, seq, previous))
+                state: bytes | None = None
+                signature: bytes | None = None
+                if self._signer is not None:
+                    state = state_digest(versions.get(person_id, []))
+                    signature = self._signer.sign(head_message(person_id, seq, previous, state))
+                new_heads.append((person_id, seq, previous, state, signature))
+            backend.audit_append_signed(rows, new_heads)
+            if self._signer is not None:
+                for person_id, cp_seq, cp_hash in checkpoints:
+                    signed = self._signer.sign(_checkpoint_message(person_id, cp_seq, cp_hash))
+                    backend.audit_checkpoint_put(person_id, cp_seq, cp_hash, signed)
+        return numbers
 
     def _sign(self, person_id: str) -> None:
         """Sign the chain's head as it stands now (inside the committing transaction)."""
@@ -414,40 +476,24 @@ class GroupCommit:
             self._write(batch)
 
     def _write(self, batch: list[tuple[str, Item, Sealing | None, Future[int]]]) -> None:
-        groups: dict[str, list[tuple[Item, Sealing | None, Future[int]]]] = {}
+        groups: dict[str, list[tuple[Item, Sealing | None]]] = {}
+        waiting: dict[str, list[Future[int]]] = {}
         for person_id, item, keys, done in batch:
-            groups.setdefault(person_id, []).append((item, keys, done))
+            groups.setdefault(person_id, []).append((item, keys))
+            waiting.setdefault(person_id, []).append(done)
         try:
-            with self.log.backend.transaction():
-                found = {pid: self._append(pid, groups[pid]) for pid in sorted(groups)}
+            found = self.log.append_groups(groups)
         except Exception:
             found = {}
-            for pid in sorted(groups):
+            for person_id in sorted(groups):
                 try:
-                    found[pid] = self._append(pid, groups[pid])
+                    found.update(self.log.append_groups({person_id: groups[person_id]}))
                 except Exception as exc:
-                    for _item, _keys, done in groups[pid]:
+                    for done in waiting[person_id]:
                         done.set_exception(exc)
-        for pid, numbers in found.items():
-            for (_item, _keys, done), seq in zip(groups[pid], numbers, strict=True):
+        for person_id, numbers in found.items():
+            for done, seq in zip(waiting[person_id], numbers, strict=True):
                 done.set_result(seq)
-
-    def _append(
-        self, person_id: str, entries: list[tuple[Item, Sealing | None, Future[int]]]
-    ) -> list[int]:
-        """Append one person's entries (runs of the same keys together); their numbers."""
-        numbers: list[int] = []
-        with self.log.backend.transaction(person_id):
-            start = 0
-            while start < len(entries):
-                keys = entries[start][1]
-                end = start
-                while end < len(entries) and entries[end][1] is keys:
-                    end += 1
-                last = self.log.append_many(person_id, [e[0] for e in entries[start:end]], keys)
-                numbers.extend(range(last - (end - start) + 1, last + 1))
-                start = end
-        return numbers
 
 
 def verify_chain(

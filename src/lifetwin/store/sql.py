@@ -34,6 +34,11 @@ from pathlib import Path
 from typing import Any
 
 from lifetwin.core.errors import StoreError
+
+try:
+    import fcntl
+except ImportError:  # Windows: the in-process lock only
+    fcntl = None  # type: ignore[assignment]
 from lifetwin.core.files import private_dir, private_file, tighten
 from lifetwin.store import schema
 
@@ -117,6 +122,11 @@ class SQLBackend:
     def _begin(self, conn: Any) -> None:
         raise NotImplementedError
 
+    def _writer(self) -> contextlib.AbstractContextManager[None]:
+        """Held around a write transaction, before it begins (where the backend's own
+        locking is not fair enough)."""
+        return contextlib.nullcontext()
+
     def _lock_person(self, conn: Any, person_id: str) -> None:
         raise NotImplementedError
 
@@ -144,7 +154,7 @@ class SQLBackend:
             finally:
                 local.depth -= 1
             return
-        with self._checkout() as conn:
+        with self._checkout() as conn, self._writer():
             self._begin(conn)
             local.conn, local.depth, local.hooks, local.after = conn, 1, {}, []
             try:
@@ -549,6 +559,51 @@ class SQLBackend:
         self._run(
             "UPDATE {audit_head} SET state = ?, signature = ? WHERE person_id = ? AND seq = ?",
             (state, signature, person_id, seq),
+        )
+
+    # -- many persons' chains at once (the group commit of reads) ------------------------
+    def lock_persons(self, person_ids: Sequence[str]) -> None:
+        """Take these persons' write locks in the current transaction, in this order."""
+        conn = self._local.conn
+        if conn is None:
+            raise StoreError("lock_persons needs a transaction.")
+        for person_id in person_ids:
+            self._lock_person(conn, person_id)
+
+    def audit_heads(self, person_ids: Sequence[str]) -> dict[str, tuple[int, bytes]]:
+        marks = ", ".join("?" * len(person_ids))
+        rows = self._all(
+            f"SELECT person_id, seq, hash FROM {{audit_head}} WHERE person_id IN ({marks})",
+            tuple(person_ids),
+        )
+        return {str(p): (int(seq), bytes(digest)) for p, seq, digest in rows}
+
+    def grant_versions_of(self, person_ids: Sequence[str]) -> dict[str, list[tuple[bytes, int]]]:
+        """:meth:`grant_versions` of many persons in one query."""
+        marks = ", ".join("?" * len(person_ids))
+        rows = self._all(
+            f"SELECT person_id, tag, version FROM {{grants}} WHERE person_id IN ({marks}) "
+            "ORDER BY person_id, tag",
+            tuple(person_ids),
+        )
+        out: dict[str, list[tuple[bytes, int]]] = {}
+        for p, tag, version in rows:
+            out.setdefault(str(p), []).append((bytes(tag), int(version)))
+        return out
+
+    def audit_append_signed(
+        self,
+        rows: Sequence[tuple[str, int, bytes, bytes]],
+        heads: Sequence[tuple[str, int, bytes, bytes | None, bytes | None]],
+    ) -> None:
+        """Add many persons' entries and set their heads, signed already."""
+        self._many("INSERT INTO {audit} VALUES (?, ?, ?, ?)", rows)
+        self._many(
+            "INSERT INTO {audit_head} (person_id, seq, hash, state, signature) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (person_id) DO UPDATE SET "
+            "seq = excluded.seq, hash = excluded.hash, state = excluded.state, "
+            "signature = excluded.signature",
+            heads,
         )
 
     def audit_rows(self, person_id: str, after: int = 0) -> Iterator[tuple[int, bytes, bytes]]:
@@ -962,9 +1017,10 @@ class SQLBackend:
 class SQLiteBackend(SQLBackend):
     """The embedded store: one SQLite file in WAL mode, one connection per thread.
 
-    Its files (the database, ``-wal`` and ``-shm``) are created 0600 and tightened to
-    0600 when found looser. Freed pages are zeroed (``secure_delete``), temporary data
-    stays in memory, and an erasure truncates the write-ahead log so no old page lingers.
+    Its files (the database, ``-wal``, ``-shm`` and the empty ``-writer`` lock) are
+    created 0600 and tightened to 0600 when found looser. Freed pages are zeroed
+    (``secure_delete``), temporary data stays in memory, and an erasure truncates the
+    write-ahead log so no old page lingers.
     """
 
     name = "sqlite"
@@ -985,6 +1041,8 @@ class SQLiteBackend(SQLBackend):
         self._connections: list[sqlite3.Connection] = []
         self._conn_lock = threading.Lock()
         self._thread_conn = threading.local()
+        self._writers = threading.Lock()
+        self._writer_file: int | None = None
         try:
             conn = self._connection()
             conn.execute("PRAGMA journal_mode=WAL")
@@ -1018,6 +1076,27 @@ class SQLiteBackend(SQLBackend):
 
     def _begin(self, conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")
+
+    @contextmanager
+    def _writer(self) -> Iterator[None]:
+        """Writers queue here rather than in SQLite's busy handler, which sleeps (up to
+        100 ms at a time) and let one service worker wait seconds while another kept
+        committing. In the process a lock; between processes an ``flock`` on
+        ``<store>-writer`` (a waiter wakes when it is released). ``BEGIN IMMEDIATE`` still
+        takes SQLite's own lock, so a process without this (the ``sqlite3`` shell) is safe."""
+        with self._writers:
+            if fcntl is None:
+                yield
+                return
+            if self._writer_file is None:
+                lock = self.path.with_name(self.path.name + "-writer")
+                self._writer_file = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+                tighten(lock)
+            fcntl.flock(self._writer_file, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._writer_file, fcntl.LOCK_UN)
 
     def _lock_person(self, conn: sqlite3.Connection, person_id: str) -> None:
         del conn, person_id  # BEGIN IMMEDIATE already holds the file's write lock
@@ -1056,6 +1135,10 @@ class SQLiteBackend(SQLBackend):
                     conn.close()
             self._connections.clear()
         self._thread_conn = threading.local()
+        with self._writers:
+            if self._writer_file is not None:
+                os.close(self._writer_file)
+                self._writer_file = None
 
 
 # -- PostgreSQL -----------------------------------------------------------------------------------
@@ -1098,6 +1181,12 @@ class PostgresBackend(SQLBackend):
 
     def _lock_person(self, conn: Any, person_id: str) -> None:
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (person_lock_key(person_id),))
+
+    def lock_persons(self, person_ids: Sequence[str]) -> None:
+        """The locks in this order, in one round trip (psycopg pipelines executemany)."""
+        if self._local.conn is None:
+            raise StoreError("lock_persons needs a transaction.")
+        self._many("SELECT pg_advisory_xact_lock(?)", [(person_lock_key(p),) for p in person_ids])
 
     _snapshot_begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
