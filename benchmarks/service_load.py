@@ -2,6 +2,7 @@
 
     python benchmarks/service_load.py [--persons 1000] [--days 30] [--clients 100]
         [--seconds 20] [--backends sqlite,postgresql] [--workers 1,2] [--ingest 1000000]
+        [--keep]
 
 For each backend: build a store (minute heart rate, 15-minute steps and daily resting
 heart rate per person, written through the vault; a twin_core grant; an account and a

@@ -125,13 +125,16 @@ class Edge:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        path: str = scope.get("path", "")
+        upload = path.endswith("/imports") or path.endswith("/import")
+        limit = self.settings.max_upload_bytes if upload else self.settings.max_body_bytes
         given = b""
-        length = b""
+        too_large = False
         for name, value in scope.get("headers", []):
             if name == b"x-request-id":
                 given = value
-            elif name == b"content-length":
-                length = value
+            elif name == b"content-length" and value.isdigit() and int(value) > limit:
+                too_large = True
         rid = given.decode("latin-1") if _REQUEST_ID.fullmatch(given) else secrets.token_hex(8)
         token = request_id.set(rid)
         status = 500
@@ -150,10 +153,7 @@ class Edge:
             await send(message)
 
         try:
-            path: str = scope.get("path", "")
-            upload = path.endswith("/imports") or path.endswith("/import")
-            limit = self.settings.max_upload_bytes if upload else self.settings.max_body_bytes
-            if length.isdigit() and int(length) > limit:
+            if too_large:
                 await self._refuse(scope, with_headers, limit)
                 return
             seen = 0

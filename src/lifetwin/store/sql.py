@@ -1035,7 +1035,7 @@ class SQLiteBackend(SQLBackend):
         # Created 0600 from the first byte; SQLite gives its -wal and -shm files the mode
         # of the database file. Files found looser are tightened (and named in ``tightened``).
         self.tightened = [path] if private_file(path) else []
-        for suffix in ("-wal", "-shm"):
+        for suffix in ("-wal", "-shm", "-writer"):
             if tighten(path.with_name(path.name + suffix)):
                 self.tightened.append(path.with_name(path.name + suffix))
         self._connections: list[sqlite3.Connection] = []
