@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 import numpy as np
@@ -163,3 +164,37 @@ def test_reads_from_many_threads_are_audited_by_group_commit_and_the_chains_veri
         assert sum(e.action == "view" for e in entries) == 64
         assert sum(e.action == "read" for e in entries) == 64
         assert store.audit.verify(person.id) is None
+
+
+def test_a_forked_process_audits_its_reads_with_its_own_group_commit(tmp_path: Path) -> None:
+    """The group-commit thread does not survive fork(): a child (a process pool, say)
+    starts its own instead of waiting for ever on its parent's."""
+    import os
+
+    home = tmp_path / "home"
+    init_home(home).close()
+    store = open_home(home)
+    person = store.add_person("Ana")
+    store.vault(person).log_event("read", "twin_core")  # the parent's group thread runs
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child's result is its exit status
+        code = 1
+        try:
+            store.vault(person).log_event("read", "twin_core", who="child")
+            code = 0
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(child, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(child, 9)
+        raise AssertionError("the child hung on its parent's group commit")
+    assert os.waitstatus_to_exitcode(status) == 0
+    reads = [e for e in store.vault(person).audit_entries() if e.action == "read"]
+    assert len(reads) == 2
+    assert store.audit.verify(person.id) is None
+    store.close()

@@ -31,6 +31,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -199,9 +200,9 @@ class AuditLog:
         For the service's reads: a read waits for its entry before it is answered, as with
         :meth:`append`, but many reads share one transaction and one signature per person."""
         group = self._group
-        if group is None:
+        if group is None or group.pid != os.getpid():  # a forked child starts its own
             with self._group_lock:
-                if self._group is None:
+                if self._group is None or self._group.pid != os.getpid():
                     self._group = GroupCommit(self)
                 group = self._group
         return group.submit(person_id, (action, actor, purpose, details), keys)
@@ -446,6 +447,7 @@ class GroupCommit:
         self._pending: list[tuple[str, Item, Sealing | None, Future[int]]] = []
         self._wake = threading.Condition()
         self._closed = False
+        self.pid = os.getpid()
         self._thread = threading.Thread(target=self._run, name="audit-group", daemon=True)
         self._thread.start()
 
@@ -462,7 +464,8 @@ class GroupCommit:
         with self._wake:
             self._closed = True
             self._wake.notify()
-        self._thread.join()
+        if self.pid == os.getpid():  # a forked child has no such thread to wait for
+            self._thread.join()
 
     def _run(self) -> None:
         while True:
