@@ -31,15 +31,23 @@ def require_chromium() -> None:
 @contextmanager
 def serving(store: Any, uploads: Path) -> Iterator[str]:
     """The service for ``store`` until the block ends; yields its URL."""
-    import uvicorn
-
     from lifetwin.api.app import create_app
     from lifetwin.settings import Settings
+
+    app = create_app(store, Settings(upload_dir=uploads, analyze_after_ingest=False))
+    with serving_app(app) as url:
+        yield url
+
+
+@contextmanager
+def serving_app(app: Any) -> Iterator[str]:
+    """``app`` served by uvicorn on a free loopback port until the block ends (a real
+    HTTP server); yields its URL."""
+    import uvicorn
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    app = create_app(store, Settings(upload_dir=uploads, analyze_after_ingest=False))
     runner = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=runner.run, daemon=True)
     thread.start()

@@ -7,9 +7,6 @@ import asyncio
 import copy
 import hashlib
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from browsing import serving_app
 from conftest import ServiceWorld
 from lifetwin.core.model import EventKind
 from lifetwin.privacy.consent import Purpose, Scope
@@ -67,23 +65,8 @@ def _events(world: ServiceWorld, pid: str, kind: EventKind) -> list[Any]:
 @pytest.fixture
 def served(world: ServiceWorld) -> Iterator[str]:
     """The world's app served by uvicorn on loopback (a real HTTP server)."""
-    import uvicorn
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    runner = uvicorn.Server(
-        uvicorn.Config(world.app, host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=runner.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if runner.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    runner.should_exit = True
-    thread.join(timeout=10)
+    with serving_app(world.app) as url:
+        yield url
 
 
 def test_py_nightscout_reads_status_glucose_treatments_profiles_and_device_status(

@@ -109,28 +109,30 @@ class Service:
     def _generation(self, person_id: str) -> int:
         return self.gate.generations("person:" + person_id)
 
-    def cached_overview(self, person_id: str) -> Overview | None:
+    def _cached(self, person_id: str) -> tuple[float, int, Overview, Encoded | None] | None:
         hit = self._overviews.get(person_id)
         if hit is None:
             return None
-        made, generation, data, _encoded = hit
+        made, generation, _data, _encoded = hit
         if generation != self._generation(person_id) or time.monotonic() - made > OVERVIEW_TTL_S:
             return None
-        return data
+        return hit
+
+    def cached_overview(self, person_id: str) -> Overview | None:
+        hit = self._cached(person_id)
+        return None if hit is None else hit[2]
 
     def cached_overview_reply(self, person_id: str) -> Encoded | None:
         """The cached overview's body and ETag, encoded once per cached overview."""
-        data = self.cached_overview(person_id)
-        if data is None:
+        hit = self._cached(person_id)
+        if hit is None:
             return None
-        hit = self._overviews.get(person_id)
-        if hit is not None and hit[2] is data and hit[3] is not None:
-            return hit[3]
-        encoded = encode(data)
-        with self._overview_lock:
-            hit = self._overviews.get(person_id)
-            if hit is not None and hit[2] is data:
-                self._overviews[person_id] = (hit[0], hit[1], data, encoded)
+        made, generation, data, encoded = hit
+        if encoded is None:
+            encoded = encode(data)
+            with self._overview_lock:
+                if self._overviews.get(person_id) is hit:
+                    self._overviews[person_id] = (made, generation, data, encoded)
         return encoded
 
     def overview(self, ctx: Context) -> Overview:

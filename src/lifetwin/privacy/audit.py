@@ -239,23 +239,13 @@ class AuditLog:
         with self.backend.transaction(person_id):
             head = self.backend.audit_head(person_id)
             seq, previous = head if head is not None else (0, GENESIS)
-            rows: list[tuple[int, bytes, bytes]] = []
-            now = int(time.time() * 1000)
-            checkpoint: tuple[int, bytes] | None = None
-            for action, actor, purpose, details in items:
-                seq += 1
-                sealed = b""
-                if details is not None and keys is not None:
-                    aad = b"audit|" + person_id.encode() + b"|" + str(seq).encode()
-                    sealed = keys.seal(json.dumps(details, default=str).encode(), aad)
-                raw = entry_bytes(seq, now, action, actor, purpose, sealed)
-                previous = chain_hash(previous, raw)
-                rows.append((seq, raw, previous))
-                if seq % CHECKPOINT_EVERY == 0:
-                    checkpoint = (seq, previous)
+            rows = _extend(person_id, seq, previous, [(item, keys) for item in items])
+            if rows:
+                seq, _raw, previous = rows[-1]
             self.backend.audit_append(person_id, rows, (seq, previous))
-            if checkpoint is not None and self._signer is not None:
-                cp_seq, cp_hash = checkpoint
+            due = [(n, digest) for n, _raw, digest in rows if n % CHECKPOINT_EVERY == 0]
+            if due and self._signer is not None:
+                cp_seq, cp_hash = due[-1]
                 signature = self._signer.sign(_checkpoint_message(person_id, cp_seq, cp_hash))
                 self.backend.audit_checkpoint_put(person_id, cp_seq, cp_hash, signature)
             self.backend.before_commit(("audit-head", person_id), lambda: self._sign(person_id))
@@ -276,26 +266,20 @@ class AuditLog:
             backend.lock_persons(ids)
             heads = backend.audit_heads(ids)
             versions = backend.grant_versions_of(ids) if self._signer is not None else {}
-            now = int(time.time() * 1000)
             rows: list[tuple[str, int, bytes, bytes]] = []
             new_heads: list[tuple[str, int, bytes, bytes | None, bytes | None]] = []
             checkpoints: list[tuple[str, int, bytes]] = []
             numbers: dict[str, list[int]] = {}
             for person_id in ids:
                 seq, previous = heads.get(person_id, (0, GENESIS))
-                mine = numbers[person_id] = []
-                for (action, actor, purpose, details), keys in groups[person_id]:
-                    seq += 1
-                    sealed = b""
-                    if details is not None and keys is not None:
-                        aad = b"audit|" + person_id.encode() + b"|" + str(seq).encode()
-                        sealed = keys.seal(json.dumps(details, default=str).encode(), aad)
-                    raw = entry_bytes(seq, now, action, actor, purpose, sealed)
-                    previous = chain_hash(previous, raw)
-                    rows.append((person_id, seq, raw, previous))
-                    mine.append(seq)
-                    if seq % CHECKPOINT_EVERY == 0:
-                        checkpoints.append((person_id, seq, previous))
+                mine = _extend(person_id, seq, previous, groups[person_id])
+                if mine:
+                    seq, _raw, previous = mine[-1]
+                rows.extend((person_id, *row) for row in mine)
+                numbers[person_id] = [n for n, _raw, _digest in mine]
+                checkpoints.extend(
+                    (person_id, n, digest) for n, _raw, digest in mine if n % CHECKPOINT_EVERY == 0
+                )
                 state: bytes | None = None
                 signature: bytes | None = None
                 if self._signer is not None:
@@ -430,6 +414,25 @@ class AuditLog:
 
 
 Item = tuple[str, str, str, dict[str, Any] | None]
+
+
+def _extend(
+    person_id: str, seq: int, previous: bytes, items: Sequence[tuple[Item, Sealing | None]]
+) -> list[tuple[int, bytes, bytes]]:
+    """The entries that follow a chain's head (``seq``, ``previous``): (number, entry, hash)
+    each, details sealed under the given keys."""
+    now = int(time.time() * 1000)
+    rows = []
+    for (action, actor, purpose, details), keys in items:
+        seq += 1
+        sealed = b""
+        if details is not None and keys is not None:
+            aad = b"audit|" + person_id.encode() + b"|" + str(seq).encode()
+            sealed = keys.seal(json.dumps(details, default=str).encode(), aad)
+        raw = entry_bytes(seq, now, action, actor, purpose, sealed)
+        previous = chain_hash(previous, raw)
+        rows.append((seq, raw, previous))
+    return rows
 
 
 class GroupCommit:
