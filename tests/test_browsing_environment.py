@@ -120,3 +120,19 @@ def test_home_assistant_sensors(store: Store, ada: Person) -> None:
     co2 = vault.read_series("co2", purpose=SELF)
     assert co2.values.tolist() == [812.0]
     assert co2.streams[0].device == "sensor.office_co2"
+
+
+def test_a_short_netflix_row_is_a_problem_and_the_rest_is_read(tmp_path: Path) -> None:
+    """A row cut off before its Duration (the fuzzer found it crashing the connector)."""
+    from lifetwin.core.model import Problem
+    from lifetwin.sources.base import ReadOptions
+    from lifetwin.sources.browsing import MediaHistoryConnector
+
+    lines = (MADE / "media" / "ViewingActivity.csv").read_text().splitlines()
+    short = tmp_path / "ViewingActivity.csv"
+    short.write_text("\n".join([lines[0], "Ada,2024-01-03 20:15:00", *lines[1:]]) + "\n")
+    items = list(MediaHistoryConnector().read(short, ReadOptions(timezone="UTC")))
+    problems = [i for i in items if isinstance(i, Problem)]
+    assert [p.line for p in problems] == [2]
+    assert "cannot be read" in problems[0].reason
+    assert any(not isinstance(i, Problem) for i in items)

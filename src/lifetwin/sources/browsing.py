@@ -359,7 +359,8 @@ class MediaHistoryConnector:
                             line,
                             f"{row['Title']}|{row['Date']}",
                         )
-                except (KeyError, ValueError, TypeError) as exc:  # TypeError: a short row
+                except (KeyError, ValueError, TypeError, AttributeError) as exc:
+                    # TypeError, AttributeError: a short row (its missing fields are None)
                     yield Problem(
                         file=path.name, line=line, reason=f"the row cannot be read ({exc})"
                     )
