@@ -155,6 +155,54 @@ def test_a_signed_in_person_makes_and_revokes_tokens(world: ServiceWorld) -> Non
     )
 
 
+def test_a_token_gone_behind_the_caches_back_stops_working_once_its_cache_time_passed(
+    world: ServiceWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Caches follow the store's generations at once; their time is the safety net for a
+    change that did not bump one (here: the token's row deleted directly). Past that time
+    the old entry answers once more while it is read again in the background, and then
+    the token is refused."""
+    from lifetwin.api import security
+
+    monkeypatch.setattr(security, "CACHE_S", 0.0)
+    pid = world.add_person("Ana", "ana")
+    token = world.accounts.issue_token(world.accounts.get("ana"), pid, [Purpose.SELF_ACCESS], 1)
+    auth = {"Authorization": f"Bearer {token.secret}"}
+    assert world.client.get("/api/v1/me", headers=auth).status_code == 200
+    assert world.store.backend.token_delete(token.token.id)
+    deadline = time.monotonic() + 10
+    while world.client.get("/api/v1/me", headers=auth).status_code == 200:
+        assert time.monotonic() < deadline, "the token still works after its row is gone"
+        time.sleep(0.05)
+    _problem(world.client.get("/api/v1/me", headers=auth), 401, "not valid")
+
+
+def test_an_old_overview_is_answered_at_once_and_computed_again_meanwhile(
+    world: ServiceWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lifetwin.api import service
+
+    monkeypatch.setattr(service, "OVERVIEW_TTL_S", 0.0)
+    pid = world.add_person("Ana", "ana")
+    world.store.vault(world.store.person(pid)).grant(Scope.parse("all"), Purpose.TWIN_CORE)
+    auth = {"Authorization": f"Bearer {world.token('ana', pid)}"}
+    ingest = world.client.post(
+        f"/api/v1/persons/{pid}/observations", json={"observations": _obs(50)}, headers=auth
+    )
+    assert ingest.status_code == 201
+    first = world.client.get(f"/api/v1/persons/{pid}/overview", headers=auth)
+    assert first.status_code == 200
+    cached = world.app.state.service._overviews
+    made = cached[pid][0]
+    deadline = time.monotonic() + 10
+    while cached[pid][0] == made:  # each answer past the time starts a recomputation
+        assert time.monotonic() < deadline, "an overview past its time was not computed again"
+        again = world.client.get(f"/api/v1/persons/{pid}/overview", headers=auth)
+        assert again.status_code == 200
+        assert again.json() == first.json()
+        time.sleep(0.05)
+
+
 def test_tokens_are_kept_only_as_digests(world: ServiceWorld, tmp_path: Path) -> None:
     pid = world.add_person("Ana", "ana")
     token = world.token("ana", pid)

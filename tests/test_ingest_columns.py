@@ -140,3 +140,35 @@ def test_a_batch_the_columns_refuse_is_named_by_the_model(item: dict[str, Any], 
         ingest.parse_json(body)
     assert "Observation 3" in str(refused.value)
     assert words in str(refused.value)
+
+
+_stamp = st.tuples(
+    st.datetimes(min_value=datetime(1900, 1, 2), max_value=datetime(2199, 12, 30)),
+    st.one_of(st.just("Z"), st.integers(-(23 * 60 + 59), 23 * 60 + 59)),
+    st.sampled_from(["seconds", "milliseconds", "microseconds", "auto"]),
+).map(
+    lambda p: (
+        p[0].isoformat(timespec=p[2])
+        + (
+            "Z"
+            if p[1] == "Z"
+            else f"{'+' if p[1] >= 0 else '-'}{abs(p[1]) // 60:02d}:{abs(p[1]) % 60:02d}"
+        )
+    )
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_stamp, min_size=1, max_size=20), st.lists(st.text(max_size=32), max_size=2))
+def test_times_read_all_at_once_equal_each_read_alone(stamps: list[str], other: list[str]) -> None:
+    """The vectorised reading of ISO times gives what datetime.fromisoformat gives, or
+    declines (and each time is then read alone)."""
+    from lifetwin.core.model import to_epoch_ms
+
+    fast = ingest._iso_ms(stamps)
+    assert fast is not None, "plain ISO times between 1900 and 2200 are read all at once"
+    assert fast.tolist() == [to_epoch_ms(datetime.fromisoformat(s)) for s in stamps]
+    mixed = ingest._iso_ms(stamps + other)
+    if mixed is not None:
+        expected = [to_epoch_ms(datetime.fromisoformat(s)) for s in stamps + other]
+        assert mixed.tolist() == expected

@@ -4,11 +4,11 @@ the dashboard, on one store (see docs/api.md)."""
 from __future__ import annotations
 
 import logging
+import random
 import re
-import secrets
 import time
 import traceback
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -104,7 +104,21 @@ SECURITY_HEADERS = {
 }
 
 
+CRASHED = (
+    "Something went wrong on our side; the error is logged and any write in progress was "
+    "rolled back."
+)
+
+#: (method, path pattern, handler): the handler answers a matching request or returns None
+Shortcut = tuple[str, re.Pattern[str], Callable[..., Awaitable[Response | None]]]
+
 _REQUEST_ID = re.compile(rb"[A-Za-z0-9._-]{1,64}")
+
+
+def _new_request_id() -> str:
+    # an id to find a request's log lines, not a secret (os.urandom costs a system call
+    # on the hottest route)
+    return f"{random.getrandbits(64):016x}"
 
 
 class Edge:
@@ -113,11 +127,15 @@ class Edge:
     it is sane) on every log line written for it and on the response, the security
     headers, bodies over the limit refused (413) before they are read into memory, and
     one log line per request: method, route, status, milliseconds (never the query: it
-    may hold a token)."""
+    may hold a token). ``shortcuts`` may answer a request before routing (see
+    :data:`lifetwin.api.routes.twin.SHORTCUTS`)."""
 
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+    def __init__(
+        self, app: ASGIApp, settings: Settings, shortcuts: Sequence[Shortcut] = ()
+    ) -> None:
         self.app = app
         self.settings = settings
+        self.shortcuts = list(shortcuts)
         self.headers = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -135,7 +153,7 @@ class Edge:
                 given = value
             elif name == b"content-length" and value.isdigit() and int(value) > limit:
                 too_large = True
-        rid = given.decode("latin-1") if _REQUEST_ID.fullmatch(given) else secrets.token_hex(8)
+        rid = given.decode("latin-1") if _REQUEST_ID.fullmatch(given) else _new_request_id()
         token = request_id.set(rid)
         status = 500
 
@@ -155,6 +173,8 @@ class Edge:
         try:
             if too_large:
                 await self._refuse(scope, with_headers, limit)
+                return
+            if await self._shortcut(scope, receive, with_headers):
                 return
             seen = 0
 
@@ -180,6 +200,26 @@ class Edge:
                 (time.perf_counter() - started) * 1000,
             )
             request_id.reset(token)
+
+    async def _shortcut(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Whether a shortcut answered (errors in it are answered as the app's are)."""
+        for method, pattern, handler in self.shortcuts:
+            if scope["method"] != method:
+                continue
+            found = pattern.fullmatch(scope["path"])
+            if found is None:
+                continue
+            request = Request(scope, receive)
+            try:
+                response = await handler(request, *found.groups())
+            except Exception:
+                log.exception("unhandled error on %s", scope["path"])
+                response = problem(500, CRASHED, request)
+            if response is None:
+                return False
+            await response(scope, receive, send)
+            return True
+        return False
 
     @staticmethod
     async def _refuse(scope: Scope, send: Send, limit: int) -> None:
@@ -266,12 +306,7 @@ def create_app(
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s", request.url.path)
-        return problem(
-            500,
-            "Something went wrong on our side; the error is logged and any write in progress "
-            "was rolled back.",
-            request,
-        )
+        return problem(500, CRASHED, request)
 
     @app.get("/health", tags=["service"], summary="Liveness (no personal data)")
     def health() -> dict[str, object]:
@@ -284,7 +319,7 @@ def create_app(
     for router in registry().routers:  # the packs' own routes
         app.include_router(router)
     app.include_router(web.router())
-    app.add_middleware(Edge, settings=service.settings)
+    app.add_middleware(Edge, settings=service.settings, shortcuts=twin.SHORTCUTS)
     return app
 
 

@@ -18,6 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Annotated, Any
 
 import numpy as np
@@ -203,21 +204,28 @@ def _columns(doc: Any) -> Batch | None:
         obs = doc["observations"]
     if type(obs) is not list or not obs:
         return None
-    for d in obs:
-        if (
-            type(d) is not dict
-            or not d.keys() <= _PLAIN_KEYS
-            or ("time" in d) == ("start" in d)
-            or "metric" not in d
-            or "value" not in d
-        ):
+    if set(map(type, obs)) != {dict}:
+        return None
+    shapes = set(map(tuple, obs))  # the keys of each item, in their order: few distinct
+    for shape in shapes:
+        keys = frozenset(shape)
+        if not keys <= _PLAIN_KEYS or ("time" in keys) == ("start" in keys):
             return None
-    values = [d["value"] for d in obs]
-    times = [d["time"] if "time" in d else d["start"] for d in obs]
-    tzs = [d.get("tz_min", 0) for d in obs]
-    metrics = [d["metric"] for d in obs]
-    units = [d.get("unit") for d in obs]
-    sources = [d.get("source", "api") for d in obs]
+        if "metric" not in keys or "value" not in keys:
+            return None
+    values = list(map(itemgetter("value"), obs))
+    metrics = list(map(itemgetter("metric"), obs))
+    if len(shapes) == 1:
+        (keys,) = map(frozenset, shapes)
+        times = list(map(itemgetter("time" if "time" in keys else "start"), obs))
+        tzs = list(map(itemgetter("tz_min"), obs)) if "tz_min" in keys else [0] * len(obs)
+        units = list(map(itemgetter("unit"), obs)) if "unit" in keys else [None] * len(obs)
+        sources = list(map(itemgetter("source"), obs)) if "source" in keys else ["api"] * len(obs)
+    else:
+        times = [d["time"] if "time" in d else d["start"] for d in obs]
+        tzs = [d.get("tz_min", 0) for d in obs]
+        units = [d.get("unit") for d in obs]
+        sources = [d.get("source", "api") for d in obs]
     if not set(map(type, values)) <= _NUMBER or not set(map(type, tzs)) <= {int}:
         return None
     # the text fields take few distinct values: each combination is checked by the model
@@ -260,6 +268,10 @@ def _times_ms(times: list[Any]) -> npt.NDArray[np.int64] | None:
         return None
     if kinds == {int}:
         return _epoch_ms(np.array(times, dtype=np.int64))  # OverflowError beyond 64 bits
+    if kinds == {str}:
+        fast = _iso_ms(times)
+        if fast is not None:
+            return fast
     out = np.empty(len(times), dtype=np.int64)
     numbers = []
     for i, given in enumerate(times):
@@ -272,6 +284,110 @@ def _times_ms(times: list[Any]) -> npt.NDArray[np.int64] | None:
     if numbers:
         out[numbers] = _epoch_ms(np.array([times[i] for i in numbers], dtype=np.int64))
     return out
+
+
+_SEPARATORS = ((4, ord("-")), (7, ord("-")), (10, ord("T")), (13, ord(":")), (16, ord(":")))
+_BEFORE_MONTH = np.array([0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334])
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
+def _iso_ms(times: list[str]) -> npt.NDArray[np.int64] | None:
+    """Epoch milliseconds of ISO 8601 times in the shape :data:`_ISO` takes, computed for
+    all at once with the same value ``to_epoch_ms(datetime.fromisoformat(t))`` gives; None
+    when any is not plainly such a time between 1900 and 2200 (the caller then looks at
+    each)."""
+    n = len(times)
+    try:
+        raw = np.array(times, dtype="S")
+    except UnicodeEncodeError:
+        return None
+    if raw.itemsize == 0:
+        return None
+    grid = raw.view(np.uint8).reshape(n, raw.itemsize)
+    lengths = np.fromiter(map(len, times), dtype=np.int64, count=n)
+    zulu = grid[np.arange(n), lengths - 1] == ord("Z")
+    kinds = lengths * 2 + zulu
+    first = int(kinds[0])
+    if (kinds == first).all():  # the usual batch: one shape
+        return _iso_group(grid[:, : first // 2], first // 2, bool(first % 2))
+    out = np.empty(n, dtype=np.int64)
+    for kind in np.unique(kinds).tolist():
+        rows = np.flatnonzero(kinds == kind)
+        found = _iso_group(grid[rows, : kind // 2], kind // 2, bool(kind % 2))
+        if found is None:
+            return None
+        out[rows] = found
+    return out
+
+
+def _iso_group(g: npt.NDArray[np.uint8], length: int, z: bool) -> npt.NDArray[np.int64] | None:
+    """:func:`_iso_ms` for times of one length, all ending in Z or all in an offset."""
+    fraction = length - (20 if z else 25)  # digits after the point, with the point
+    if fraction < 0 or fraction == 1 or fraction > 7:
+        return None
+    places = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
+    if fraction:
+        places += list(range(20, 19 + fraction))
+        if not (g[:, 19] == ord(".")).all():
+            return None
+    if not z:
+        places += [length - 5, length - 4, length - 2, length - 1]
+        sign = g[:, length - 6]
+        if not (((sign == ord("+")) | (sign == ord("-"))).all()):
+            return None
+        if not (g[:, length - 3] == ord(":")).all():
+            return None
+    if not all((g[:, at] == char).all() for at, char in _SEPARATORS):
+        return None
+    if not ((g[:, places] >= ord("0")) & (g[:, places] <= ord("9"))).all():
+        return None
+
+    def number(first: int, count: int) -> npt.NDArray[np.int64]:
+        value = g[:, first].astype(np.int64) - ord("0")
+        for at in range(first + 1, first + count):
+            value = value * 10 + (g[:, at].astype(np.int64) - ord("0"))
+        return value
+
+    year, month, day = number(0, 4), number(5, 2), number(8, 2)
+    hour, minute, second = number(11, 2), number(14, 2), number(17, 2)
+    micro = number(20, fraction - 1) * 10 ** (7 - fraction) if fraction else 0
+    offset = 0
+    if not z:
+        oh, om = number(length - 5, 2), number(length - 2, 2)
+        if (oh > 23).any() or (om > 59).any():
+            return None
+        offset = np.where(g[:, length - 6] == ord("-"), -1, 1) * (oh * 3600 + om * 60)
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    if (
+        (year < 1900).any()
+        or (year > 2200).any()
+        or (month < 1).any()
+        or (month > 12).any()
+        or (day < 1).any()
+        or (day > _MONTH_DAYS[np.clip(month, 0, 12)] + (leap & (month == 2))).any()
+        or (hour > 23).any()
+        or (minute > 59).any()
+        or (second > 59).any()
+    ):
+        return None
+    y = year - 1
+    days = (
+        y * 365
+        + y // 4
+        - y // 100
+        + y // 400
+        - 719162  # days from 1970-01-01 to 1 January
+        + _BEFORE_MONTH[month]
+        + ((month > 2) & leap)
+        + day
+        - 1
+    )
+    seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset
+    # as to_epoch_ms: round(timestamp * 1000), timestamp = microseconds / 10**6 (exact in
+    # a double for these years), rounded half to even
+    total = (seconds * 1_000_000 + micro).astype(np.float64)
+    found: npt.NDArray[np.int64] = np.rint(total / 1e6 * 1000).astype(np.int64)
+    return found
 
 
 def _epoch_ms(raw: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -326,13 +442,19 @@ def to_chunks(batch: Batch, label: str) -> list[SeriesChunk]:
     stored (unknown metric, unconvertible unit, impossible value)."""
     stripped = {source: source.strip() for source in set(batch.source)}
     ids: dict[tuple[str, str | None, str], int] = {}
-    which = np.array(
-        [
-            ids.setdefault((code, unit, stripped[source]), len(ids))
-            for code, unit, source in zip(batch.metric, batch.unit, batch.source, strict=True)
-        ],
-        dtype=np.int64,
-    )
+    given = set(zip(batch.metric, batch.unit, batch.source, strict=True))
+    if len(given) == 1:  # the usual batch: one series
+        ((code, unit, source),) = given
+        ids[(code, unit, stripped[source])] = 0
+        which = np.zeros(len(batch), dtype=np.int64)
+    else:
+        which = np.array(
+            [
+                ids.setdefault((code, unit, stripped[source]), len(ids))
+                for code, unit, source in zip(batch.metric, batch.unit, batch.source, strict=True)
+            ],
+            dtype=np.int64,
+        )
     chunks = []
     for (code, unit, source), group in ids.items():
         take = slice(None) if len(ids) == 1 else np.flatnonzero(which == group)

@@ -18,14 +18,16 @@ import asyncio
 import hashlib
 import hmac
 import ipaddress
+import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 
 from fastapi import Request
 
@@ -45,6 +47,8 @@ from lifetwin.settings import Settings
 from lifetwin.store.crypto import PersonKeys
 from lifetwin.store.vault import Person, Store, Vault
 
+log = logging.getLogger(__name__)
+
 SESSION_COOKIE = "lifetwin_session"
 CACHE_S = 60.0
 
@@ -62,7 +66,7 @@ class ApiError(LifeTwinError):
         self.headers = headers or {}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Principal:
     account: str
     role: Role
@@ -73,7 +77,7 @@ class Principal:
     token_person: str | None = None  # a token's person
     session: Session | None = None
 
-    @property
+    @cached_property
     def purposes(self) -> frozenset[Purpose] | None:
         if self.scopes is None:
             return None
@@ -166,6 +170,46 @@ def too_many(what: str, wait_s: float) -> ApiError:
     )
 
 
+class Refresher:
+    """For caches whose entries are also invalidated by :class:`Generations`: an entry
+    older than its time, while nothing it depends on changed, still answers, and one
+    background thread reads it again (once per key at a time). Without it every entry
+    made in the same minute expired in the same minute, and every request for one of them
+    went to the store at once (measured: a second of 600 ms answers under load)."""
+
+    def __init__(self) -> None:
+        self._pool: ThreadPoolExecutor | None = None
+        self._busy: set[str] = set()
+        self._lock = threading.Lock()
+
+    def soon(self, key: str, load: Callable[[], object]) -> None:
+        """Run ``load`` in the background unless ``key`` is being loaded already."""
+        with self._lock:
+            if key in self._busy:
+                return
+            self._busy.add(key)
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(1, thread_name_prefix="refresh")
+            pool = self._pool
+
+        def run() -> None:
+            try:
+                load()
+            except Exception:  # the old entry stays; the next request past its time retries
+                log.warning("refreshing a cache entry failed", exc_info=True)
+            finally:
+                with self._lock:
+                    self._busy.discard(key)
+
+        pool.submit(run)
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
 class Gate:
     """Authentication and the consent/audit dependency shared by every route."""
 
@@ -178,8 +222,9 @@ class Gate:
         # Argon2 is slow on purpose: sign-ins are checked by a few threads of their own,
         # never on the event loop and never holding anything other requests need.
         self._hashers: ThreadPoolExecutor | None = None
-        self._tokens: dict[str, tuple[float, int, Token, Account]] = {}
+        self._tokens: dict[str, tuple[float, int, Token, Principal]] = {}
         self._persons: dict[str, tuple[float, int, Person, PersonKeys]] = {}
+        self.refresher = Refresher()
 
     def forget(self) -> None:
         """Drop this worker's caches now (others follow within ``cache_check_s``)."""
@@ -199,6 +244,7 @@ class Gate:
         if self._hashers is not None:
             self._hashers.shutdown(wait=False)
             self._hashers = None
+        self.refresher.close()
 
     # -- addresses and rate limits ----------------------------------------------------------
     def client_address(self, request: Request) -> str:
@@ -347,16 +393,27 @@ class Gate:
         hit = self._tokens.get(key)
         gen = self.generations("tokens")
         try:
-            if hit is not None and hit[0] > time.monotonic() and hit[1] == gen:
-                token, account = self.accounts.unexpired(hit[2]), hit[3]
-            else:
-                needs_store()
-                token = self.accounts.check_token(secret)
-                account = self.accounts.get(token.account)
-                self._tokens[key] = (time.monotonic() + CACHE_S, gen, token, account)
+            if hit is not None and hit[1] == gen:
+                if hit[0] <= time.monotonic():
+                    self.refresher.soon("token:" + key, lambda: self._load_token(key, secret))
+                self.accounts.unexpired(hit[2])
+                return hit[3]
+            needs_store()
+            return self._load_token(key, secret)
         except AccountError as exc:
             raise ApiError(401, str(exc), "Unauthorized", {"WWW-Authenticate": "Bearer"}) from None
-        return self._from_token(token, account)
+
+    def _load_token(self, key: str, secret: str) -> Principal:
+        gen = self.generations("tokens")
+        try:
+            token = self.accounts.check_token(secret)
+            account = self.accounts.get(token.account)
+        except AccountError:
+            self._tokens.pop(key, None)
+            raise
+        found = self._from_token(token, account)
+        self._tokens[key] = (time.monotonic() + CACHE_S, gen, token, found)
+        return found
 
     def api_secret_principal(self, sha1_hex: str) -> Principal:
         try:
@@ -418,11 +475,16 @@ class Gate:
         return person
 
     def _person(self, person_id: str) -> tuple[Person, PersonKeys] | None:
-        gen = self.generations("persons")
         hit = self._persons.get(person_id)
-        if hit is not None and hit[0] > time.monotonic() and hit[1] == gen:
+        if hit is not None and hit[1] == self.generations("persons"):
+            if hit[0] <= time.monotonic():
+                self.refresher.soon("person:" + person_id, lambda: self._load_person(person_id))
             return hit[2], hit[3]
         needs_store()
+        return self._load_person(person_id)
+
+    def _load_person(self, person_id: str) -> tuple[Person, PersonKeys] | None:
+        gen = self.generations("persons")
         found = self.store.person_with_keys(person_id)
         if found is None:
             self._persons.pop(person_id, None)

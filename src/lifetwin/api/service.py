@@ -109,44 +109,45 @@ class Service:
     def _generation(self, person_id: str) -> int:
         return self.gate.generations("person:" + person_id)
 
-    def _cached(self, person_id: str) -> tuple[float, int, Overview, Encoded | None] | None:
+    def _cached(self, ctx: Context) -> tuple[float, int, Overview, Encoded | None] | None:
+        """The person's cached overview while their data and consent are unchanged; once
+        older than ``OVERVIEW_TTL_S`` ("today" moves on) it is still served while one
+        background thread computes it again."""
+        person_id = ctx.person.id
         hit = self._overviews.get(person_id)
-        if hit is None:
+        if hit is None or hit[1] != self._generation(person_id):
             return None
-        made, generation, _data, _encoded = hit
-        if generation != self._generation(person_id) or time.monotonic() - made > OVERVIEW_TTL_S:
-            return None
+        if time.monotonic() - hit[0] > OVERVIEW_TTL_S:
+            self.gate.refresher.soon("overview:" + person_id, lambda: self._compute(ctx))
         return hit
 
-    def cached_overview(self, person_id: str) -> Overview | None:
-        hit = self._cached(person_id)
-        return None if hit is None else hit[2]
+    def _compute(self, ctx: Context) -> Overview:
+        from lifetwin.operations.twin import overview
 
-    def cached_overview_reply(self, person_id: str) -> Encoded | None:
+        generation = self._generation(ctx.person.id)
+        found = overview(ctx)
+        with self._overview_lock:
+            self._overviews[ctx.person.id] = (time.monotonic(), generation, found, None)
+        return found
+
+    def cached_overview_reply(self, ctx: Context) -> Encoded | None:
         """The cached overview's body and ETag, encoded once per cached overview."""
-        hit = self._cached(person_id)
+        hit = self._cached(ctx)
         if hit is None:
             return None
         made, generation, data, encoded = hit
         if encoded is None:
             encoded = encode(data)
             with self._overview_lock:
-                if self._overviews.get(person_id) is hit:
-                    self._overviews[person_id] = (made, generation, data, encoded)
+                if self._overviews.get(ctx.person.id) is hit:
+                    self._overviews[ctx.person.id] = (made, generation, data, encoded)
         return encoded
 
     def overview(self, ctx: Context) -> Overview:
         """The person's overview (cached, or computed now), once the audit entry of viewing
         it is committed."""
-        from lifetwin.operations.twin import overview
-
-        person = ctx.person
-        found = self.cached_overview(person.id)
-        if found is None:
-            generation = self._generation(person.id)
-            found = overview(ctx)
-            with self._overview_lock:
-                self._overviews[person.id] = (time.monotonic(), generation, found, None)
+        hit = self._cached(ctx)
+        found = self._compute(ctx) if hit is None else hit[2]
         self.viewed(ctx).result()
         return found
 
