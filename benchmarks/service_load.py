@@ -11,7 +11,8 @@ scoped token each). Then for each worker count, start the real service
 with keep-alive connections:
 
 1. warm: every person's overview on 4 connections per worker (each worker computes the
-   twin state on its first one);
+   twin state on its first one), then once more and a pause of ``SETTLE_S`` (entries that
+   passed their cache time during the first pass are read again in the background);
 2. overview: ``--clients`` connections in a closed loop (each sends its next request
    when the last answer arrived) for ``--seconds``, random persons;
 3. week series: the same with a one-week heart-rate series as the dashboard asks for it
@@ -106,6 +107,9 @@ def build(home: Path, store_url: str, persons: int, days: int) -> list[tuple[str
             print(f"  built {i + 1} persons in {time.perf_counter() - t0:.0f} s", flush=True)
     store.close()
     return out
+
+
+SETTLE_S = 15.0
 
 
 def _run(work: Any) -> Any:
@@ -318,6 +322,12 @@ def run_workers(
         result: dict[str, Any] = {}
         result["warm_overview"] = _run(warm(port, people, workers))
         print(f"  {name} × {workers}: first overviews {result['warm_overview']}", flush=True)
+        # The first pass can take longer than the caches' times (a minute for tokens and
+        # persons' keys, ten for overviews): a second pass finds every entry past its time
+        # and has it read again in the background, and the measurement starts once that
+        # is done, as for a service whose people come back — not inside a refresh of all.
+        result["second_pass"] = _run(warm(port, people, workers))
+        time.sleep(SETTLE_S)
         result["overview"] = _run(
             closed_loop(
                 port,

@@ -328,11 +328,11 @@ def app_from_environment() -> FastAPI:
     ``lifetwin serve --workers N`` and ``uvicorn --factory`` start in every process."""
     import os
 
-    from lifetwin.logs import configure
+    from lifetwin.logs import LOG_BLOCKS_S, configure
     from lifetwin.services.home import open_home, resolve_home
 
     settings = Settings()
-    configure(settings.log_level)
+    configure(settings.log_level, blocks_s=LOG_BLOCKS_S)
     home = resolve_home(settings.home)
     store = open_home(home, passphrase=os.environ.get("LIFETWIN_PASSPHRASE"))
     for note in store.notes:

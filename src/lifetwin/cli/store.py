@@ -231,7 +231,7 @@ def serve(
     see docs/deployment.md)."""
     import uvicorn
 
-    from lifetwin.logs import configure
+    from lifetwin.logs import LOG_BLOCKS_S, configure
     from lifetwin.services import home as homes
     from lifetwin.settings import Settings
 
@@ -243,7 +243,7 @@ def serve(
         "max_body_bytes": max_body_mb * 1024 * 1024 if max_body_mb else None,
     }
     settings = Settings(**{k: v for k, v in given.items() if v is not None})
-    configure(settings.log_level)
+    configure(settings.log_level, blocks_s=LOG_BLOCKS_S)
     store = open_store()  # upgraded here, once, before any worker starts
     described = store.backend.describe()
     out.print(
