@@ -307,9 +307,6 @@ def _iso_ms(times: list[str]) -> npt.NDArray[np.int64] | None:
     lengths = np.fromiter(map(len, times), dtype=np.int64, count=n)
     zulu = grid[np.arange(n), lengths - 1] == ord("Z")
     kinds = lengths * 2 + zulu
-    first = int(kinds[0])
-    if (kinds == first).all():  # the usual batch: one shape
-        return _iso_group(grid[:, : first // 2], first // 2, bool(first % 2))
     out = np.empty(n, dtype=np.int64)
     for kind in np.unique(kinds).tolist():
         rows = np.flatnonzero(kinds == kind)

@@ -175,7 +175,7 @@ class Refresher:
     older than its time, while nothing it depends on changed, still answers, and one
     background thread reads it again (once per key at a time). Without it every entry
     made in the same minute expired in the same minute, and every request for one of them
-    went to the store at once (measured: a second of 600 ms answers under load)."""
+    went to the store at once (bursts of 0.6 s answers: docs/benchmarks.md, fourth pass)."""
 
     def __init__(self) -> None:
         self._pool: ThreadPoolExecutor | None = None

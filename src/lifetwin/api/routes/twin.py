@@ -27,12 +27,10 @@ router = APIRouter(prefix="/api/v1", tags=["twin"])
     openapi_extra=scope("twin_core"),
 )
 async def get_overview(person_id: str, request: Request) -> Response:
-    # The most frequent request: from this worker's caches on the event loop when it can
-    # (usually before it reaches this route: see cached_overview); otherwise all of it
-    # runs in one trip to a worker thread (store work never runs on the event loop).
-    found = await cached_overview(request, person_id)
-    if found is not None:
-        return found
+    # The most frequent request: answered from this worker's caches by the app's edge
+    # before routing when it can (cached_overview, SHORTCUTS); what reaches this route
+    # needs the store, so all of it runs in one trip to a worker thread (store work never
+    # runs on the event loop).
     svc = service_of(request)
 
     def run() -> ops.Overview:
@@ -49,7 +47,7 @@ async def cached_overview(request: Request, person_id: str) -> Response | None:
     thread); ``None`` when any of it needs the store or the caller is refused (the route
     then decides, with the store, and answers as for any request). The app's edge calls
     this before routing (see :data:`SHORTCUTS`): FastAPI's routing and dependency
-    machinery was half of this request's cost."""
+    machinery was half of this request's cost (benchmarks/request_cost.py)."""
     svc = service_of(request)
     await svc.gate.generations.fresh()
     try:
