@@ -231,7 +231,7 @@ def test_a_run_and_its_heart_rate_show_the_same_local_clock_on_the_command_line(
 
 
 def test_show_lists_events_with_their_details(cli: Cli, tmp_path: Path) -> None:
-    for args in (("init",), ("demo", "--days", "3", "--account", "")):
+    for args in (("init",), ("demo", "--days", "4", "--account", "")):
         assert cli(*args).returncode == 0
     shown = cli("show", "Alex Demo", "-m", "event:workout")
     assert shown.returncode == 0, shown.stderr
@@ -245,7 +245,7 @@ def test_show_lists_events_with_their_details(cli: Cli, tmp_path: Path) -> None:
     assert " mmHg " in twin.stdout
     for placeholder in ("dimensionless", "currency", "0.0 ± 0.0", " count "):
         assert placeholder not in twin.stdout, placeholder
-    assert "stale (" in twin.stdout  # the lab values of the first morning are days old
+    assert "stale (" in twin.stdout  # the lab values of the first morning: over 3 days old
     logged = cli("log", "Alex Demo", "--mood", "0.5", "--bp", "118/76", "--json")
     assert logged.returncode == 0, logged.stderr
     assert json.loads(logged.stdout)["stored"] == 3

@@ -20,7 +20,12 @@ def register(app: Any) -> None:
 def readiness(
     person: PersonArg,
     day: Annotated[
-        str | None, typer.Option("--day", help="The day (YYYY-MM-DD; default: today).")
+        str | None,
+        typer.Option(
+            "--day",
+            help="The day (YYYY-MM-DD; default: today, or yesterday while today has no "
+            "sleep, resting heart rate or HRV yet).",
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:

@@ -354,38 +354,18 @@ LEVELS = (
 
 
 def readiness(ctx: Context, *, day: date | None = None) -> Readiness:
-    """The readiness of ``day`` (default: today on the person's clock). Reads for the
-    caller's purpose (the twin's own outputs read for twin_core)."""
+    """The readiness of ``day`` (default: today on the person's clock, or yesterday while
+    today has no sleep, resting heart rate or HRV yet: just after midnight the night is not
+    over). Reads for the caller's purpose (the twin's own outputs read for twin_core)."""
     zone, zone_name = person_zone(ctx.vault().profile())
     today = datetime.now(UTC).astimezone(zone).date()
     chosen = day or today
     if chosen > today:
         raise LifeTwinError(f"{chosen.isoformat()} is in the future.")
-    hrv = _hrv_code(ctx)
-    parts = [
-        _sleep_part(ctx, chosen),
-        _signal(
-            ctx,
-            "resting_heart_rate",
-            "resting_heart_rate",
-            "Resting heart rate",
-            "bpm",
-            chosen,
-            zone,
-            higher=False,
-        ),
-        _signal(
-            ctx,
-            "hrv",
-            hrv,
-            "HRV (RMSSD)" if hrv == "hrv_rmssd" else "HRV (SDNN)",
-            "ms",
-            chosen,
-            zone,
-            higher=True,
-        ),
-        _load_part(ctx, chosen, zone),
-    ]
+    parts = _readiness_parts(ctx, chosen, zone)
+    if day is None and all(p.value is None for p in parts if p.name != "training_load"):
+        chosen = today - timedelta(days=1)
+        parts = _readiness_parts(ctx, chosen, zone)
     if all(p.value is None for p in parts):
         raise NotEnoughDataError(
             f"There is nothing to summarise for {ctx.person.name} on {chosen:%d %b %Y}: no "
@@ -409,3 +389,31 @@ def readiness(ctx: Context, *, day: date | None = None) -> Readiness:
         sentence=sentence,
         parts=parts,
     )
+
+
+def _readiness_parts(ctx: Context, chosen: date, zone: Any) -> list[ReadinessPart]:
+    hrv = _hrv_code(ctx)
+    return [
+        _sleep_part(ctx, chosen),
+        _signal(
+            ctx,
+            "resting_heart_rate",
+            "resting_heart_rate",
+            "Resting heart rate",
+            "bpm",
+            chosen,
+            zone,
+            higher=False,
+        ),
+        _signal(
+            ctx,
+            "hrv",
+            hrv,
+            "HRV (RMSSD)" if hrv == "hrv_rmssd" else "HRV (SDNN)",
+            "ms",
+            chosen,
+            zone,
+            higher=True,
+        ),
+        _load_part(ctx, chosen, zone),
+    ]

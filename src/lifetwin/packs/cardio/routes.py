@@ -25,7 +25,10 @@ def get_readiness(
     svc: Svc,
     who: Who,
     day: str | None = Query(
-        default=None, max_length=10, description="The day (YYYY-MM-DD; default: today)."
+        default=None,
+        max_length=10,
+        description="The day (YYYY-MM-DD; default: today, or yesterday while today has no "
+        "sleep, resting heart rate or HRV yet).",
     ),
 ) -> Response:
     ctx = twin_reader(svc, who, person_id, Purpose.TWIN_CORE)

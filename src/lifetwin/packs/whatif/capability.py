@@ -527,6 +527,34 @@ def _associations(
     return found, projections, refused, lineage
 
 
+def _daily_training(vault: Vault, workouts: Any, marker: Any, end_day: int) -> tuple[F64, F64]:
+    """The training load (Banister TRIMP) and the performance marker per UTC day up to
+    ``end_day`` (today). Days without a workout since the watch started recording carry no
+    load (zero), not no data: the series starts with the activity data, not with the first
+    workout."""
+    first = min(int(w.start.timestamp() * 1000) for w in workouts) // DAY_MS
+    for stream in vault.visible_streams(PURPOSE):
+        if stream.metric in ("heart_rate", "active_energy", "steps"):
+            span = vault.stream_days(stream)
+            if span is not None:
+                first = min(first, span[0])
+    days = end_day - first + 1
+    load = np.zeros(days)
+    for w in workouts:
+        if not isinstance(w, Event):
+            continue
+        dur = float(w.details.get("duration_min", 0) or 0)
+        hr = w.details.get("avg_heart_rate_bpm")
+        d = int(w.start.timestamp() * 1000) // DAY_MS - first
+        if isinstance(hr, int | float) and dur > 0 and 0 <= d < days:
+            load[d] += ff.trimp_banister(np.full(int(dur), float(hr)), 1.0, 60.0, 190.0)
+    perf = np.full(days, np.nan)
+    for t, v in zip(marker.ts_ms.tolist(), marker.values.tolist(), strict=True):
+        if 0 <= t // DAY_MS - first < days:
+            perf[t // DAY_MS - first] = v
+    return load, perf
+
+
 def _training_whatif(
     vault: Vault, scenario: Scenario, lineage: Lineage
 ) -> tuple[TrainingWhatIf | None, str | None, Lineage]:
@@ -546,22 +574,8 @@ def _training_whatif(
             lineage,
         )
     end_day = int(datetime.now(UTC).timestamp() * 1000) // DAY_MS
-    first = min(int(w.start.timestamp() * 1000) for w in workouts) // DAY_MS
-    days = end_day - first + 1
-    load = np.zeros(days)
-    for w in workouts:
-        if not isinstance(w, Event):
-            continue
-        dur = float(w.details.get("duration_min", 0) or 0)
-        hr = w.details.get("avg_heart_rate_bpm")
-        d = int(w.start.timestamp() * 1000) // DAY_MS - first
-        if isinstance(hr, int | float) and dur > 0 and 0 <= d < days:
-            load[d] += ff.trimp_banister(np.full(int(dur), float(hr)), 1.0, 60.0, 190.0)
-    perf = np.full(days, np.nan)
-    for t, v in zip(marker.ts_ms.tolist(), marker.values.tolist(), strict=True):
-        d = t // DAY_MS - first
-        if 0 <= d < days:
-            perf[d] = v
+    load, perf = _daily_training(vault, workouts, marker, end_day)
+    days = len(load)
     try:
         fit = ff.fit_fitness_fatigue(load, perf)
     except LifeTwinError as error:
@@ -760,22 +774,9 @@ def suggest_training(
             "A training suggestion needs workouts and at least 8 performance tests visible "
             "to the simulation purpose."
         )
-    first = min(int(w.start.timestamp() * 1000) for w in workouts) // DAY_MS
-    days = int(datetime.now(UTC).timestamp() * 1000) // DAY_MS - first + 1
-    load = np.zeros(days)
-    for w in workouts:
-        if isinstance(w, Event):
-            dur, hr = (
-                float(w.details.get("duration_min", 0) or 0),
-                w.details.get("avg_heart_rate_bpm"),
-            )
-            d = int(w.start.timestamp() * 1000) // DAY_MS - first
-            if isinstance(hr, int | float) and dur > 0 and 0 <= d < days:
-                load[d] += ff.trimp_banister(np.full(int(dur), float(hr)), 1.0, 60.0, 190.0)
-    perf = np.full(days, np.nan)
-    for t, v in zip(marker.ts_ms.tolist(), marker.values.tolist(), strict=True):
-        if 0 <= t // DAY_MS - first < days:
-            perf[t // DAY_MS - first] = v
+    load, perf = _daily_training(
+        vault, workouts, marker, int(datetime.now(UTC).timestamp() * 1000) // DAY_MS
+    )
     fit = ff.fit_fitness_fatigue(load, perf)
     suggestion = optimize.suggest_training_plan(fit, load, goal, limits)
     _save_record(
