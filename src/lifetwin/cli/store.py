@@ -273,11 +273,15 @@ def serve(
         secret = ask_passphrase()
         if secret:
             os.environ["LIFETWIN_PASSPHRASE"] = secret
-    uvicorn.run(
-        "lifetwin.api.app:app_from_environment",
-        factory=True,
-        workers=settings.workers,
-        **options,
+    from lifetwin.api.workers import run_workers
+
+    run_workers(
+        uvicorn.Config(
+            "lifetwin.api.app:app_from_environment",
+            factory=True,
+            workers=settings.workers,
+            **options,
+        )
     )
 
 
