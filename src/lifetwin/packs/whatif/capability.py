@@ -529,15 +529,17 @@ def _associations(
 
 def _daily_training(vault: Vault, workouts: Any, marker: Any, end_day: int) -> tuple[F64, F64]:
     """The training load (Banister TRIMP) and the performance marker per UTC day up to
-    ``end_day`` (today). Days without a workout since the watch started recording carry no
-    load (zero), not no data: the series starts with the activity data, not with the first
-    workout."""
+    ``end_day`` (today), from the first workout. Days without a workout while the watch
+    was recording carry no load (zero), not no data: when the first workout is less than
+    four weeks ago, the series starts earlier, with the activity data, up to four weeks
+    (a month of data whose first day was a rest day is four weeks, not 27 days)."""
     first = min(int(w.start.timestamp() * 1000) for w in workouts) // DAY_MS
+    four_weeks = end_day - 27
     for stream in vault.visible_streams(PURPOSE):
-        if stream.metric in ("heart_rate", "active_energy", "steps"):
+        if first > four_weeks and stream.metric in ("heart_rate", "active_energy", "steps"):
             span = vault.stream_days(stream)
             if span is not None:
-                first = min(first, span[0])
+                first = min(first, max(span[0], four_weeks))
     days = end_day - first + 1
     load = np.zeros(days)
     for w in workouts:
