@@ -24,7 +24,7 @@ import pytest
 from browsing import require_chromium, serving
 from conftest import PASSWORD, totp_code
 from lifetwin.services.accounts import Accounts, Role
-from lifetwin.services.demo import create_demo
+from lifetwin.services.demo import DEMO_ZONE, create_demo
 from lifetwin.services.home import init_home
 from lifetwin.services.importer import import_file
 from test_browser import CLARITY, _labelled, _low_contrast, _shot
@@ -44,7 +44,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     import_file(store, summary.person, CLARITY, timezone="America/New_York")
     Accounts(store).create("alex", PASSWORD, Role.PERSON, summary.person.id)
     with serving(store, home / "uploads") as url:
-        yield {"url": url, "store": store, "person": summary.person}
+        yield {"url": url, "store": store, "person": summary.person, "end": end}
 
 
 def _chart(page: Any, name: str) -> dict[str, Any]:
@@ -123,13 +123,22 @@ def test_a_person_with_type_1_diabetes_reads_their_glucose(
     assert page.locator("#agp .shapelayer path").count() >= 2
     assert page.locator("#day .shapelayer path").count() >= 2
 
-    # Insulin and carbohydrates on the day's chart, labelled with their amounts.
+    # Insulin and carbohydrates on the day's chart, labelled with their amounts. The chart
+    # is the newest reading's day; when the sensor stopped before the day's first meal
+    # (the demo ends three hours ago: between 03:00 and 13:00 in Berlin, say), the day
+    # before, on its own page, is the one with meals.
+    newest = server["end"].astimezone(DEMO_ZONE)
+    with_meals = f"?day={newest.date() - timedelta(days=1)}" if newest.hour < 10 else ""
+    if with_meals:
+        page.goto(f"{glucose}/day{with_meals}")
+        page.wait_for_selector("#day[data-drawn=true] .main-svg")
     day = _chart(page, "day")
     names = {t["name"]: t for t in day["data"]}
     assert names["carbohydrates (g)"]["y"], names.keys()
     assert any(n.startswith("insulin") and names[n]["y"] for n in names)
     drawn = page.locator("#day .main-svg").first.inner_html()
     assert " g<" in drawn  # the carbohydrate labels are drawn
+    page.goto(glucose)
 
     # The report is flagged against the consensus targets.
     checks = page.locator("#target-checks li")
@@ -162,7 +171,7 @@ def test_a_person_with_type_1_diabetes_reads_their_glucose(
     assert "2016-10-20 to 2016-11-02" in page.locator("#report-h").inner_text()
 
     # A day of the demo, with the insulin and carbohydrate tables.
-    page.goto(f"{glucose}/day")
+    page.goto(f"{glucose}/day{with_meals}")
     page.wait_for_selector("#day[data-drawn=true] .main-svg")
     assert page.locator("#carbs-list tbody tr").count() >= 1
     _shot(page, "glucose-day")
