@@ -51,6 +51,8 @@ from lifetwin.packs.whatif.scenario import (
 )
 from lifetwin.privacy.consent import Purpose
 from lifetwin.privacy.lineage import Derived, Lineage
+from lifetwin.store.records import Records
+from lifetwin.store.series import Series
 from lifetwin.store.vault import Vault
 
 F64 = npt.NDArray[np.float64]
@@ -527,7 +529,9 @@ def _associations(
     return found, projections, refused, lineage
 
 
-def _daily_training(vault: Vault, workouts: Any, marker: Any, end_day: int) -> tuple[F64, F64]:
+def _daily_training(
+    vault: Vault, workouts: Records, marker: Series, end_day: int
+) -> tuple[F64, F64]:
     """The training load (Banister TRIMP) and the performance marker per UTC day up to
     ``end_day`` (today), from the first workout. Days without a workout while the watch
     was recording carry no load (zero), not no data: when the first workout is less than
